@@ -1,0 +1,322 @@
+//! The SQLite file: schema, migrations, durability, and the chunk rows.
+//!
+//! One row per Automerge change (kind 0) or snapshot (kind 1), keyed by document and
+//! hash, so writing a chunk twice is a no-op. Compaction replaces a document's rows by
+//! one snapshot in a single transaction. The file is in WAL mode; the durability
+//! setting is [`Durability`], `FULL` by default so that an acknowledged edit survives
+//! power loss as well as an app kill (../shared/reference/reliability-anchors.md §1).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::error::{Error, Result};
+use crate::ids::{CaseId, DocId};
+
+/// The schema version this build writes. `PRAGMA user_version` holds the file's.
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+/// Migrations, in order: entry `i` takes a file from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1: documents and their chunks.
+    "CREATE TABLE documents (
+         doc_id     TEXT PRIMARY KEY NOT NULL,
+         case_id    TEXT NOT NULL,
+         kind       TEXT NOT NULL,
+         created_at INTEGER NOT NULL
+     );
+     CREATE INDEX documents_case ON documents (case_id);
+     CREATE TABLE chunks (
+         doc_id   TEXT NOT NULL REFERENCES documents (doc_id),
+         hash     BLOB NOT NULL,
+         kind     INTEGER NOT NULL CHECK (kind IN (0, 1)),
+         bytes    BLOB NOT NULL,
+         -- For snapshots: the heads they cover, 32 bytes each, concatenated.
+         heads    BLOB,
+         PRIMARY KEY (doc_id, hash)
+     );",
+];
+
+/// How hard a commit waits for the disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=FULL`: the WAL is synced at every commit. An acknowledged edit
+    /// survives an app kill, an OS crash and power loss. The default.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives an app kill; the last commits may roll back on
+    /// power loss. For caches and benchmarks, not for people's data.
+    Normal,
+}
+
+impl Durability {
+    pub(crate) fn pragma(self) -> &'static str {
+        match self {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        }
+    }
+}
+
+/// Chunk kinds in the `kind` column.
+pub(crate) const CHANGE: i64 = 0;
+pub(crate) const SNAPSHOT: i64 = 1;
+
+/// A chunk row as read back.
+#[derive(Debug)]
+pub(crate) struct ChunkRow {
+    pub(crate) hash: Vec<u8>,
+    pub(crate) kind: i64,
+    pub(crate) bytes: Vec<u8>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Db {
+    pub(crate) path: PathBuf,
+    pub(crate) conn: Connection,
+}
+
+impl Db {
+    pub(crate) fn open(path: &Path, durability: Durability) -> Result<Db> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let fail = |e| Error::storage(path, e);
+        let conn = Connection::open(path).map_err(fail)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(fail)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(fail)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Storage {
+                path: path.to_owned(),
+                source: rusqlite::Error::InvalidParameterName(format!("journal_mode is {mode}, WAL needed")),
+            });
+        }
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous = {}; PRAGMA foreign_keys = ON;",
+            durability.pragma()
+        ))
+        .map_err(fail)?;
+        let mut db = Db {
+            path: path.to_owned(),
+            conn,
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn fail(&self, e: rusqlite::Error) -> Error {
+        Error::storage(&self.path, e)
+    }
+
+    /// Brings the file to [`SCHEMA_VERSION`], one transaction per step, or refuses a
+    /// file from a newer build.
+    fn migrate(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let fail = |e| Error::storage(&path, e);
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(fail)?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::NewerFormat {
+                what: format!("store {}", path.display()),
+                found: version as u64,
+                supported: SCHEMA_VERSION as u64,
+            });
+        }
+        for (step, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(fail)?;
+            tx.execute_batch(sql).map_err(fail)?;
+            tx.pragma_update(None, "user_version", step as i64 + 1)
+                .map_err(fail)?;
+            tx.commit().map_err(fail)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn document_exists(&self, doc: &DocId) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM documents WHERE doc_id = ?1",
+                [doc.to_string()],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// All chunks of a document, snapshots first.
+    pub(crate) fn chunks(&self, doc: &DocId) -> Result<Vec<ChunkRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT hash, kind, bytes FROM chunks WHERE doc_id = ?1 ORDER BY kind DESC, rowid",
+            )
+            .map_err(|e| self.fail(e))?;
+        let rows = stmt
+            .query_map([doc.to_string()], |r| {
+                Ok(ChunkRow {
+                    hash: r.get(0)?,
+                    kind: r.get(1)?,
+                    bytes: r.get(2)?,
+                })
+            })
+            .map_err(|e| self.fail(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Writes new documents with their first changes, all or nothing.
+    pub(crate) fn create_documents(&mut self, docs: &[(DocId, Vec<u8>, Vec<u8>)], now: i64) -> Result<()> {
+        let path = self.path.clone();
+        let fail = |e| Error::storage(&path, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        for (doc, hash, bytes) in docs {
+            tx.execute(
+                "INSERT INTO documents (doc_id, case_id, kind, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![doc.to_string(), doc.case.as_str(), doc.kind.as_str(), now],
+            )
+            .map_err(fail)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO chunks (doc_id, hash, kind, bytes) VALUES (?1, ?2, ?3, ?4)",
+                params![doc.to_string(), hash, CHANGE, bytes],
+            )
+            .map_err(fail)?;
+        }
+        tx.commit().map_err(fail)
+    }
+
+    /// Makes sure a document row exists (for documents that arrive by sync).
+    pub(crate) fn ensure_document(&mut self, doc: &DocId, now: i64) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO documents (doc_id, case_id, kind, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![doc.to_string(), doc.case.as_str(), doc.kind.as_str(), now],
+            )
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Appends change rows in one transaction. Returns how many were new.
+    pub(crate) fn append_changes(&mut self, doc: &DocId, changes: &[(Vec<u8>, Vec<u8>)]) -> Result<usize> {
+        let path = self.path.clone();
+        let fail = |e| Error::storage(&path, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        let mut added = 0;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO chunks (doc_id, hash, kind, bytes) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(fail)?;
+            let id = doc.to_string();
+            for (hash, bytes) in changes {
+                added += stmt.execute(params![id, hash, CHANGE, bytes]).map_err(fail)?;
+            }
+        }
+        tx.commit().map_err(fail)?;
+        Ok(added)
+    }
+
+    /// Replaces the chunks a snapshot covers by the snapshot, in one transaction.
+    /// `covered` decides, per existing row, whether the snapshot contains it; rows it
+    /// does not contain (written by another process meanwhile) stay.
+    pub(crate) fn replace_with_snapshot(
+        &mut self,
+        doc: &DocId,
+        snapshot_key: &[u8],
+        heads: &[u8],
+        snapshot: &[u8],
+        covered: impl Fn(i64, &[u8], Option<&[u8]>) -> bool,
+    ) -> Result<usize> {
+        let path = self.path.clone();
+        let fail = |e| Error::storage(&path, e);
+        let id = doc.to_string();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        let existing: Vec<(i64, Vec<u8>, Option<Vec<u8>>)> = {
+            let mut stmt = tx
+                .prepare("SELECT kind, hash, heads FROM chunks WHERE doc_id = ?1")
+                .map_err(fail)?;
+            let rows = stmt
+                .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(fail)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(fail)?
+        };
+        tx.execute(
+            "INSERT OR REPLACE INTO chunks (doc_id, hash, kind, bytes, heads) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, snapshot_key, SNAPSHOT, snapshot, heads],
+        )
+        .map_err(fail)?;
+        let mut removed = 0;
+        for (kind, hash, row_heads) in existing {
+            if hash != snapshot_key && covered(kind, &hash, row_heads.as_deref()) {
+                removed += tx
+                    .execute(
+                        "DELETE FROM chunks WHERE doc_id = ?1 AND hash = ?2",
+                        params![id, hash],
+                    )
+                    .map_err(fail)?;
+            }
+        }
+        tx.commit().map_err(fail)?;
+        Ok(removed)
+    }
+
+    /// Case ids with at least one document, and the kinds each has.
+    pub(crate) fn cases(&self) -> Result<Vec<(CaseId, Vec<String>)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT case_id, group_concat(kind) FROM documents GROUP BY case_id ORDER BY min(created_at), case_id")
+            .map_err(|e| self.fail(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(|e| self.fail(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (case, kinds) = row.map_err(|e| self.fail(e))?;
+            // Rows are only written with valid ids; a bad one is skipped, not fatal.
+            if let Ok(case) = case.parse() {
+                out.push((case, kinds.split(',').map(str::to_owned).collect()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Row counts and payload bytes, per chunk kind.
+    pub(crate) fn chunk_stats(&self, doc: Option<&DocId>) -> Result<(u64, u64, u64, u64)> {
+        let id = doc.map(|d| d.to_string());
+        self.conn
+            .query_row(
+                "SELECT
+                   coalesce(sum(kind = 0), 0), coalesce(sum(CASE WHEN kind = 0 THEN length(bytes) END), 0),
+                   coalesce(sum(kind = 1), 0), coalesce(sum(CASE WHEN kind = 1 THEN length(bytes) END), 0)
+                 FROM chunks WHERE ?1 IS NULL OR doc_id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)? as u64,
+                        r.get::<_, i64>(1)? as u64,
+                        r.get::<_, i64>(2)? as u64,
+                        r.get::<_, i64>(3)? as u64,
+                    ))
+                },
+            )
+            .map_err(|e| self.fail(e))
+    }
+}

@@ -8,16 +8,16 @@
 //! `arrival-plan` document after every accepted journey change (issue 3); talent and
 //! caseworker devices compute it on demand.
 
-use autosurgeon::{Hydrate, Reconcile};
+use autosurgeon::Reconcile;
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::doc::codec;
 use crate::doc::journey::{ArrivalMeeting, FlightSegment, Journey, TemplateRef};
 use crate::model::{FamilyTravel, StageId, StageProgress};
 
 /// The hydrated `arrival-plan` document.
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct ArrivalPlan {
     pub schema: i64,
     pub kind: String,
@@ -40,13 +40,13 @@ pub struct ArrivalPlan {
     pub stages: Vec<PlanStage>,
 }
 
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct Trip {
     pub travellers: Vec<String>,
     pub segments: Vec<FlightSegment>,
 }
 
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct PlanHousing {
     pub address: String,
     pub city: String,
@@ -56,7 +56,7 @@ pub struct PlanHousing {
     pub until: Option<NaiveDate>,
 }
 
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct PlanStage {
     pub stage: StageId,
     pub progress: StageProgress,

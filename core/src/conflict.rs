@@ -204,7 +204,7 @@ pub(crate) fn resolve(doc: &mut AutoCommit, id: &DocId, conflict_id: &str, pick:
     doc.put(&site.obj, site.key, value)
         .map_err(|source| Error::Automerge {
             doc: id.clone(),
-            source,
+            source: Box::new(source),
         })?;
     Ok(())
 }

@@ -185,7 +185,6 @@ pub struct Applied {
 pub(crate) struct EditContext<'a> {
     pub(crate) identity: &'a Identity,
     pub(crate) now: DateTime<Utc>,
-    pub(crate) catalogue: &'a Catalogue,
 }
 
 /// What [`apply`] did before the store commits it.
@@ -251,9 +250,7 @@ pub(crate) fn apply(doc: &mut AutoCommit, id: &DocId, edit: &Edit, ctx: &EditCon
             require_booking_right(doc, ctx)?;
             let seg = journey::segment(doc, booking, *segment)
                 .ok_or_else(|| Error::NotFound(format!("flight {booking} segment {segment}")))?;
-            let current: journey::FlightSegment =
-                autosurgeon::hydrate_prop(doc, journey_segments(doc, booking)?, *segment)
-                    .map_err(|e| doc::shape(id, e.to_string()))?;
+            let current: journey::FlightSegment = doc::read::object(doc, id, &seg)?;
             let dep = departs.unwrap_or(current.departs);
             let arr = arrives.unwrap_or(current.arrives);
             check_times(&dep, &arr)?;
@@ -263,12 +260,12 @@ pub(crate) fn apply(doc: &mut AutoCommit, id: &DocId, edit: &Edit, ctx: &EditCon
             role.require(Action::SetHousing)?;
             check_text("address", &housing.address, true)?;
             check_text("city", &housing.city, true)?;
-            if let (Some(from), Some(until)) = (housing.from, housing.until) {
-                if until < from {
-                    return Err(Error::InvalidInput(format!(
-                        "housing ends ({until}) before it starts ({from})"
-                    )));
-                }
+            if let (Some(from), Some(until)) = (housing.from, housing.until)
+                && until < from
+            {
+                return Err(Error::InvalidInput(format!(
+                    "housing ends ({until}) before it starts ({from})"
+                )));
             }
             write(journey::set_housing(doc, housing))?;
         }
@@ -326,7 +323,7 @@ pub(crate) fn apply(doc: &mut AutoCommit, id: &DocId, edit: &Edit, ctx: &EditCon
         Edit::UpgradeTemplate => {
             role.require(Action::UpgradeTemplate)?;
             let current: Journey = doc::hydrate(doc, id)?;
-            let target = ctx.catalogue.latest(&current.template.id)?;
+            let target = Catalogue::builtin()?.latest(&current.template.id)?;
             if target.version <= current.template.version as u64 {
                 return Err(Error::InvalidInput(format!(
                     "the journey already uses template {} version {}, the newest",
@@ -368,12 +365,12 @@ pub(crate) fn apply(doc: &mut AutoCommit, id: &DocId, edit: &Edit, ctx: &EditCon
         }
         Edit::SetFitness { fitness } => {
             role.require(Action::SetFitToTravel)?;
-            if let (Some(on), Some(until)) = (fitness.decided_on, fitness.valid_until) {
-                if until < on {
-                    return Err(Error::InvalidInput(format!(
-                        "the fit-to-travel decision cannot expire ({until}) before it is made ({on})"
-                    )));
-                }
+            if let (Some(on), Some(until)) = (fitness.decided_on, fitness.valid_until)
+                && until < on
+            {
+                return Err(Error::InvalidInput(format!(
+                    "the fit-to-travel decision cannot expire ({until}) before it is made ({on})"
+                )));
             }
             write(medical::set_fitness(doc, fitness))?;
         }
@@ -398,12 +395,6 @@ pub(crate) fn note(edit: &Edit, identity: &Identity) -> crate::history::ChangeNo
 
 fn task_ref(doc: &AutoCommit, task: &str) -> Result<journey::TaskRef> {
     journey::find_task(doc, task).ok_or_else(|| Error::NotFound(format!("task {task}")))
-}
-
-fn journey_segments(doc: &AutoCommit, booking: &str) -> Result<automerge::ObjId> {
-    doc::map_at(doc, &["travel", "flights", booking])
-        .and_then(|f| doc::get_list(doc, &f, "segments"))
-        .ok_or_else(|| Error::NotFound(format!("flight {booking}")))
 }
 
 /// Staff may always edit bookings; the talent only once staff allowed self-booking.

@@ -58,17 +58,20 @@ pub enum Error {
 
     /// The disk (or the store's quota) is full. The edit was not committed.
     #[error("the disk is full; the change was not saved: {0}")]
-    DiskFull(rusqlite::Error),
+    DiskFull(Box<rusqlite::Error>),
 
     /// The SQLite store failed.
     #[error("storage error at {path}: {source}")]
-    Storage { path: PathBuf, source: rusqlite::Error },
+    Storage {
+        path: PathBuf,
+        source: Box<rusqlite::Error>,
+    },
 
     /// Automerge refused an operation on an in-memory document.
     #[error("automerge error in {doc}: {source}")]
     Automerge {
         doc: DocId,
-        source: automerge::AutomergeError,
+        source: Box<automerge::AutomergeError>,
     },
 
     #[error("i/o error: {0}")]
@@ -111,11 +114,11 @@ impl Error {
     pub(crate) fn storage(path: &std::path::Path, source: rusqlite::Error) -> Error {
         let full = matches!(source.sqlite_error_code(), Some(rusqlite::ErrorCode::DiskFull));
         if full {
-            Error::DiskFull(source)
+            Error::DiskFull(Box::new(source))
         } else {
             Error::Storage {
                 path: path.to_owned(),
-                source,
+                source: Box::new(source),
             }
         }
     }

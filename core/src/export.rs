@@ -36,7 +36,8 @@ pub struct CaseExport {
 }
 
 impl CaseExport {
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+    /// Pretty-printed JSON, as written to export files.
+    pub fn to_json(&self) -> serde_json::Result<String> {
+        serde_json::to_string_pretty(self)
     }
 }

@@ -99,7 +99,7 @@ pub(crate) fn merge(mut entries: Vec<HistoryEntry>) -> Vec<HistoryEntry> {
 pub(crate) fn author(doc: &AutoCommit, hash: &ChangeHash) -> (Option<String>, Option<DateTime<Utc>>) {
     match ReadDoc::get_change_by_hash(doc, hash) {
         Some(change) => (
-            change.message().and_then(|m| ChangeNote::decode(m)).map(|n| n.by),
+            change.message().and_then(ChangeNote::decode).map(|n| n.by),
             DateTime::from_timestamp(change.timestamp(), 0),
         ),
         None => (None, None),

@@ -1,8 +1,8 @@
 //! `string_enum!`: closed sets of values (task status, role, relation...) that are
 //! stored in Automerge documents and JSON as short snake_case words.
 //!
-//! One macro gives each such enum the same text form everywhere: in the document (via
-//! autosurgeon's `Hydrate`/`Reconcile`), in exports (serde), on the command line
+//! One macro gives each such enum the same text form everywhere: in the document (written
+//! with autosurgeon's `Reconcile`, read with serde), in exports (serde), on the command line
 //! (`FromStr`), and as the catalogue key of its label (`<prefix>.<word>`). Text that is
 //! not one of the words is a typed error, never a default.
 
@@ -68,17 +68,6 @@ macro_rules! string_enum {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
                 s.parse().map_err(serde::de::Error::custom)
-            }
-        }
-
-        impl autosurgeon::Hydrate for $name {
-            fn hydrate_string(s: &str) -> Result<Self, autosurgeon::HydrateError> {
-                s.parse().map_err(|_| {
-                    autosurgeon::HydrateError::unexpected(
-                        concat!("a ", stringify!($name)),
-                        format!("{s:?}"),
-                    )
-                })
             }
         }
 

@@ -17,9 +17,9 @@ use std::collections::BTreeMap;
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ROOT, ReadDoc, ScalarValue};
-use autosurgeon::{Hydrate, Reconcile};
+use autosurgeon::Reconcile;
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::codec::{self, date_text};
 use super::{DOC_SCHEMA, WriteError, get_map, get_str, map_at, put_opt_str};
@@ -31,7 +31,7 @@ use crate::template::{Catalogue, Template};
 use crate::time::ZonedDateTime;
 
 /// A journey as stored: the hydrated `journey` document.
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct Journey {
     pub schema: i64,
     pub kind: String,
@@ -52,19 +52,19 @@ pub struct Journey {
     pub family: BTreeMap<String, FamilyMember>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hydrate, Reconcile, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Reconcile, Serialize, Deserialize)]
 pub struct TemplateRef {
     pub id: String,
     pub version: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct Stage {
     pub order: i64,
     pub tasks: BTreeMap<String, Task>,
 }
 
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct Task {
     /// Key of the task's title in the template catalogue (the template's task id).
     pub title_key: String,
@@ -81,14 +81,14 @@ pub struct Task {
     pub retired: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct Permit {
     pub decision: PermitDecision,
     #[autosurgeon(with = "codec::opt_date")]
     pub decided_on: Option<NaiveDate>,
 }
 
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct Travel {
     /// Staff allowed the talent to enter their own bookings.
     pub self_booking: bool,
@@ -98,7 +98,7 @@ pub struct Travel {
 }
 
 /// One booking: a one-way trip of one or more flight segments.
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct FlightBooking {
     pub booking_reference: String,
     /// Names of the people on this booking: the talent and any family members.
@@ -106,7 +106,7 @@ pub struct FlightBooking {
     pub segments: Vec<FlightSegment>,
 }
 
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct FlightSegment {
     pub carrier: String,
     pub flight_number: String,
@@ -119,7 +119,7 @@ pub struct FlightSegment {
 }
 
 /// Temporary housing provided by the employer (up to three months).
-#[derive(Clone, Debug, Default, PartialEq, Hydrate, Reconcile, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct Housing {
     pub address: String,
     pub city: String,
@@ -130,7 +130,7 @@ pub struct Housing {
 }
 
 /// Who meets the talent at arrival, and where.
-#[derive(Clone, Debug, Default, PartialEq, Hydrate, Reconcile, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct ArrivalMeeting {
     pub name: String,
     pub organisation: String,
@@ -138,27 +138,27 @@ pub struct ArrivalMeeting {
     pub place: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct Pdo {
     /// Days "1", "2" and "3" of the course.
     pub days: BTreeMap<String, PdoDay>,
     pub modules: BTreeMap<String, PdoModule>,
 }
 
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct PdoDay {
     #[autosurgeon(with = "codec::opt_date")]
     pub date: Option<NaiveDate>,
     pub status: PdoDayStatus,
 }
 
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct PdoModule {
     pub order: i64,
     pub status: ModuleStatus,
 }
 
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct FamilyMember {
     pub name: String,
     pub relation: Relation,
@@ -547,11 +547,12 @@ pub(crate) fn upgrade(
     }
     for (_, stage) in journey.stages_in_order() {
         for (id, task) in stage {
-            if !wanted.contains(id) && !task.retired {
-                if let Some(found) = find_task(doc, id) {
-                    doc.put(&found.obj, "retired", true)?;
-                    report.retired_tasks.push(id.to_owned());
-                }
+            if !wanted.contains(id)
+                && !task.retired
+                && let Some(found) = find_task(doc, id)
+            {
+                doc.put(&found.obj, "retired", true)?;
+                report.retired_tasks.push(id.to_owned());
             }
         }
     }

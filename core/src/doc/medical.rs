@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use automerge::AutoCommit;
 use automerge::transaction::Transactable;
-use autosurgeon::{Hydrate, Reconcile};
+use autosurgeon::Reconcile;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -26,7 +26,7 @@ use crate::model::FitnessDecision;
 use crate::time::ZonedDateTime;
 
 /// A medical record as stored: the hydrated `medical` document.
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct Medical {
     pub schema: i64,
     pub kind: String,
@@ -37,7 +37,7 @@ pub struct Medical {
     pub fitness: Fitness,
 }
 
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct Appointment {
     pub clinic: String,
     /// Local time at the clinic.
@@ -45,7 +45,7 @@ pub struct Appointment {
     pub purpose: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct MedicalTest {
     pub name: String,
     #[autosurgeon(with = "codec::date")]
@@ -53,14 +53,14 @@ pub struct MedicalTest {
     pub result: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct Vaccination {
     pub name: String,
     #[autosurgeon(with = "codec::date")]
     pub date: NaiveDate,
 }
 
-#[derive(Clone, Debug, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct Fitness {
     pub decision: FitnessDecision,
     #[autosurgeon(with = "codec::opt_date")]

@@ -8,13 +8,14 @@
 //! when the journey is created from its template, so two devices never race to create
 //! the same object (that would hide one side's edits behind a conflict).
 //!
-//! Reading a document hydrates it into the structs of [`journey`] and [`medical`] with
-//! autosurgeon; writing puts single scalars at known paths, so that one edit is one
+//! Reading a document maps it onto the structs of [`journey`] and [`medical`] (see
+//! [`read`]); writing puts single scalars at known paths, so that one edit is one
 //! small change (tech-anchors: whole-document reconcile costs milliseconds per edit).
 
 pub mod codec;
 pub mod journey;
 pub mod medical;
+pub(crate) mod read;
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
@@ -40,7 +41,7 @@ impl WriteError {
         match self {
             WriteError::Automerge(source) => Error::Automerge {
                 doc: doc.clone(),
-                source,
+                source: Box::new(source),
             },
             WriteError::Reconcile(e) => shape(doc, e.to_string()),
             WriteError::Missing(path) => shape(doc, format!("no {path}")),
@@ -87,10 +88,9 @@ pub(crate) fn shape(id: &DocId, reason: impl Into<String>) -> Error {
     }
 }
 
-/// Hydrates the whole document into `T`, mapping autosurgeon's errors to ours.
-pub(crate) fn hydrate<T: autosurgeon::Hydrate>(doc: &AutoCommit, id: &DocId) -> Result<T> {
-    check_header(doc, id)?;
-    autosurgeon::hydrate(doc).map_err(|e| shape(id, e.to_string()))
+/// Reads the whole document as `T`.
+pub(crate) fn hydrate<T: serde::de::DeserializeOwned>(doc: &AutoCommit, id: &DocId) -> Result<T> {
+    read::document(doc, id)
 }
 
 /// The string at `obj[key]`, if there is one.

@@ -35,7 +35,8 @@ const MIGRATIONS: &[&str] = &[
          -- For snapshots: the heads they cover, 32 bytes each, concatenated.
          heads    BLOB,
          PRIMARY KEY (doc_id, hash)
-     );",
+     );
+     CREATE INDEX chunks_by_kind ON chunks (doc_id, kind);",
 ];
 
 /// How hard a commit waits for the disk.
@@ -78,7 +79,7 @@ pub(crate) struct Db {
 }
 
 impl Db {
-    pub(crate) fn open(path: &Path, durability: Durability) -> Result<Db> {
+    pub(crate) fn open(path: &Path, durability: Durability, max_size_bytes: Option<u64>) -> Result<Db> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -91,7 +92,9 @@ impl Db {
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::Storage {
                 path: path.to_owned(),
-                source: rusqlite::Error::InvalidParameterName(format!("journal_mode is {mode}, WAL needed")),
+                source: Box::new(rusqlite::Error::InvalidParameterName(format!(
+                    "journal_mode is {mode}, WAL needed"
+                ))),
             });
         }
         conn.execute_batch(&format!(
@@ -104,6 +107,19 @@ impl Db {
             conn,
         };
         db.migrate()?;
+        if let Some(max) = max_size_bytes {
+            let page_size: i64 = db
+                .conn
+                .query_row("PRAGMA page_size", [], |r| r.get(0))
+                .map_err(|e| db.fail(e))?;
+            let pages = (max / page_size.max(1) as u64).max(1);
+            // SQLite answers with the page count it settled on; it never goes below
+            // the pages already in use.
+            let _: i64 = db
+                .conn
+                .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0))
+                .map_err(|e| db.fail(e))?;
+        }
         Ok(db)
     }
 
@@ -156,8 +172,13 @@ impl Db {
     pub(crate) fn chunks(&self, doc: &DocId) -> Result<Vec<ChunkRow>> {
         let mut stmt = self
             .conn
+            // Snapshots, then changes in the order they were written; each part is
+            // one scan of the `chunks_by_kind` index, so no blob is sorted.
             .prepare_cached(
-                "SELECT hash, kind, bytes FROM chunks WHERE doc_id = ?1 ORDER BY kind DESC, rowid",
+                "SELECT hash, kind, bytes FROM chunks WHERE doc_id = ?1 AND kind = 1
+                 UNION ALL
+                 SELECT hash, kind, bytes FROM (SELECT hash, kind, bytes FROM chunks
+                                                WHERE doc_id = ?1 AND kind = 0 ORDER BY rowid)",
             )
             .map_err(|e| self.fail(e))?;
         let rows = stmt

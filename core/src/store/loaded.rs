@@ -69,14 +69,14 @@ pub(crate) fn decode_change(
     let change = guarded(|| Change::try_from(bytes))
         .map_err(|e| corrupt(doc, label.to_owned(), e))?
         .map_err(|e| corrupt(doc, label.to_owned(), e.to_string()))?;
-    if let Some(expected) = expected {
-        if change.hash().as_ref() != expected {
-            return Err(corrupt(
-                doc,
-                label.to_owned(),
-                "the change does not match its stored hash",
-            ));
-        }
+    if let Some(expected) = expected
+        && change.hash().as_ref() != expected
+    {
+        return Err(corrupt(
+            doc,
+            label.to_owned(),
+            "the change does not match its stored hash",
+        ));
     }
     Ok(change)
 }

@@ -44,13 +44,14 @@ pub struct CompactionPolicy {
 }
 
 impl Default for CompactionPolicy {
-    /// After 64 changes that together weigh at least a tenth of the snapshot: small
-    /// enough that opening a document reads few rows, rare enough that the cost of
-    /// `save()` (milliseconds for a journey) is spread over many edits.
+    /// After at least 64 changes that together weigh as much as the snapshot, the rule
+    /// automerge-repo and samod use (../shared/reference/tech-anchors.md §1): opening a
+    /// document reads few rows, and the cost of a compaction (`save()`, then a reload
+    /// to verify it) is proportional to the bytes of changes it folds away.
     fn default() -> Self {
         Self {
             max_change_rows: 64,
-            min_change_percent: 10,
+            min_change_percent: 100,
         }
     }
 }
@@ -63,6 +64,9 @@ pub struct StoreOptions {
     pub clock: SharedClock,
     /// Documents kept decoded in memory; the least recently used are dropped beyond it.
     pub cached_documents: usize,
+    /// A quota for the SQLite file, in bytes (rounded down to whole pages). A write past
+    /// it fails with [`Error::DiskFull`] like a full disk does. `None`: no quota.
+    pub max_size_bytes: Option<u64>,
 }
 
 impl Default for StoreOptions {
@@ -72,6 +76,7 @@ impl Default for StoreOptions {
             compaction: CompactionPolicy::default(),
             clock: Arc::new(SystemClock),
             cached_documents: 32,
+            max_size_bytes: None,
         }
     }
 }
@@ -81,11 +86,16 @@ impl Default for StoreOptions {
 pub struct CaseSummary {
     pub case: CaseId,
     pub talent_name: String,
+    /// ISO 3166-1 alpha-2 code of the destination country.
     pub destination: String,
-    pub template: String,
+    pub template_id: String,
+    pub template_version: u64,
     /// Tasks done or not applicable, and all live tasks (journey readers only).
     pub tasks_closed: usize,
     pub tasks_total: usize,
+    /// Why the case cannot be read (a corrupt document, say). The other fields are
+    /// empty then; the rest of the list is unaffected.
+    pub problem: Option<String>,
 }
 
 /// What is on disk.
@@ -109,7 +119,6 @@ struct Inner {
     db: Db,
     identity: Identity,
     options: StoreOptions,
-    catalogue: &'static Catalogue,
     /// A fresh actor per opened store: two processes on one file, or a store restored
     /// from a backup, never reuse an actor's sequence numbers.
     actor: ActorId,
@@ -129,14 +138,12 @@ impl Store {
                 "the identity needs a name, for the history".into(),
             ));
         }
-        let catalogue = Catalogue::builtin()?;
-        let db = Db::open(path.as_ref(), options.durability)?;
+        let db = Db::open(path.as_ref(), options.durability, options.max_size_bytes)?;
         Ok(Store {
             inner: Mutex::new(Inner {
                 db,
                 identity,
                 options,
-                catalogue,
                 actor: ActorId::random(),
                 docs: HashMap::new(),
                 uses: 0,
@@ -158,8 +165,10 @@ impl Store {
         self.lock().db.path.clone()
     }
 
-    pub fn catalogue(&self) -> &'static Catalogue {
-        self.lock().catalogue
+    /// The built-in template catalogue. Parsed on first use, not when the store opens,
+    /// so that opening a store on a phone stays cheap.
+    pub fn catalogue(&self) -> Result<&'static Catalogue> {
+        Catalogue::builtin()
     }
 
     /// Creates a journey (and its empty medical record) from the newest version of a
@@ -177,8 +186,8 @@ impl Store {
             }
         }
         let template = match new.version {
-            Some(v) => inner.catalogue.template(&new.template, v)?,
-            None => inner.catalogue.latest(&new.template)?,
+            Some(v) => Catalogue::builtin()?.template(&new.template, v)?,
+            None => Catalogue::builtin()?.latest(&new.template)?,
         };
         let case = CaseId::random();
         let journey = Journey::instantiate(case.as_str(), template, new);
@@ -224,36 +233,64 @@ impl Store {
         Ok(case)
     }
 
-    /// Every case on this device that the role may see.
+    /// Every case on this device that the role may see. A case whose document cannot
+    /// be read is listed with its problem, so one damaged case never hides the others.
     pub fn cases(&self) -> Result<Vec<CaseSummary>> {
         let mut inner = self.lock();
         let role = inner.identity.role;
         let mut out = Vec::new();
         for (case, kinds) in inner.db.cases()? {
-            if role.may(Action::ReadJourney) && kinds.iter().any(|k| k == DocKind::Journey.as_str()) {
-                let j: Journey = inner.read(&case.doc(DocKind::Journey))?;
-                let (closed, total) = j.progress();
-                out.push(CaseSummary {
-                    case,
-                    talent_name: j.talent_name,
-                    destination: j.destination,
-                    template: format!("{} v{}", j.template.id, j.template.version),
-                    tasks_closed: closed,
-                    tasks_total: total,
-                });
-            } else if kinds.iter().any(|k| k == DocKind::ArrivalPlan.as_str()) {
-                let p: ArrivalPlan = inner.read(&case.doc(DocKind::ArrivalPlan))?;
-                out.push(CaseSummary {
-                    case,
-                    talent_name: p.talent_name,
-                    destination: p.destination,
-                    template: format!("{} v{}", p.template.id, p.template.version),
-                    tasks_closed: 0,
-                    tasks_total: 0,
-                });
-            }
+            let has = |kind: DocKind| kinds.iter().any(|k| k == kind.as_str());
+            let summary = if role.may(Action::ReadJourney) && has(DocKind::Journey) {
+                inner.read::<Journey>(&case.doc(DocKind::Journey)).map(|j| {
+                    let (closed, total) = j.progress();
+                    CaseSummary {
+                        case: case.clone(),
+                        talent_name: j.talent_name,
+                        destination: j.destination,
+                        template_id: j.template.id,
+                        template_version: j.template.version as u64,
+                        tasks_closed: closed,
+                        tasks_total: total,
+                        problem: None,
+                    }
+                })
+            } else if has(DocKind::ArrivalPlan) {
+                inner
+                    .read::<ArrivalPlan>(&case.doc(DocKind::ArrivalPlan))
+                    .map(|p| CaseSummary {
+                        case: case.clone(),
+                        talent_name: p.talent_name,
+                        destination: p.destination,
+                        template_id: p.template.id,
+                        template_version: p.template.version as u64,
+                        tasks_closed: 0,
+                        tasks_total: 0,
+                        problem: None,
+                    })
+            } else {
+                continue;
+            };
+            out.push(summary.unwrap_or_else(|e| CaseSummary {
+                case,
+                talent_name: String::new(),
+                destination: String::new(),
+                template_id: String::new(),
+                template_version: 0,
+                tasks_closed: 0,
+                tasks_total: 0,
+                problem: Some(e.to_string()),
+            }));
         }
         Ok(out)
+    }
+
+    /// Whether this device holds any document of the case, without reading it.
+    pub fn contains_case(&self, case: &CaseId) -> Result<bool> {
+        let inner = self.lock();
+        DocKind::ALL.iter().try_fold(false, |found, kind| {
+            Ok(found || inner.db.document_exists(&case.doc(*kind))?)
+        })
     }
 
     pub fn journey(&self, case: &CaseId) -> Result<Journey> {
@@ -299,13 +336,11 @@ impl Store {
         let now = inner.options.clock.now();
         let note = edit::note(edit, &inner.identity).encode();
         let identity = inner.identity.clone();
-        let catalogue = inner.catalogue;
         let loaded = inner.loaded(&id)?;
         crate::doc::check_header(&loaded.doc, &id)?;
         let ctx = EditContext {
             identity: &identity,
             now,
-            catalogue,
         };
         let outcome = match edit::apply(&mut loaded.doc, &id, edit, &ctx) {
             Ok(outcome) => outcome,
@@ -337,7 +372,7 @@ impl Store {
         };
         let row = (hash.as_ref().to_vec(), change.raw_bytes().to_vec());
         inner.persist(&id, &[row])?;
-        inner.maybe_compact(&id)?;
+        inner.maybe_compact(&id);
         Ok(Applied {
             doc: id.to_string(),
             change: Some(hash.to_string()),
@@ -349,47 +384,24 @@ impl Store {
     /// Open conflicts on critical fields, journey and (for those who may read it)
     /// medical.
     pub fn conflicts(&self, case: &CaseId) -> Result<Vec<Conflict>> {
-        let mut inner = self.lock();
-        let role = inner.identity.role;
-        role.require(Action::ReadJourney)?;
-        let mut found = Vec::new();
-        for (kind, action) in [
-            (DocKind::Journey, Action::ReadJourney),
-            (DocKind::Medical, Action::ReadMedical),
-        ] {
-            if role.may(action) {
-                let loaded = inner.loaded(&case.doc(kind))?;
-                found.extend(conflict::list(&loaded.doc, kind));
-            }
-        }
-        Ok(found)
+        self.lock().conflicts(case)
     }
 
     /// The timeline of a case: every change, who made it and when, oldest first.
     pub fn history(&self, case: &CaseId) -> Result<Vec<HistoryEntry>> {
-        let mut inner = self.lock();
-        let role = inner.identity.role;
-        role.require(Action::ReadHistory)?;
-        let mut entries = Vec::new();
-        for (kind, action) in [
-            (DocKind::Journey, Action::ReadJourney),
-            (DocKind::Medical, Action::ReadMedical),
-        ] {
-            if role.may(action) {
-                let loaded = inner.loaded(&case.doc(kind))?;
-                entries.extend(history::entries(&mut loaded.doc, kind));
-            }
-        }
-        Ok(history::merge(entries))
+        self.lock().history(case)
     }
 
     /// The case as a [`CaseExport`] (format `passage.case-export` v1).
+    ///
+    /// Everything in it is read under one lock, so it is one consistent state.
     pub fn export(&self, case: &CaseId) -> Result<CaseExport> {
-        let role = self.identity().role;
+        let mut inner = self.lock();
+        let role = inner.identity.role;
         role.require(Action::ExportCase)?;
-        let journey = self.journey(case)?;
+        let journey: Journey = inner.read(&case.doc(DocKind::Journey))?;
         let medical = if role.may(Action::ReadMedical) {
-            Some(self.medical(case)?)
+            Some(inner.read(&case.doc(DocKind::Medical))?)
         } else {
             None
         };
@@ -397,13 +409,13 @@ impl Store {
             format: EXPORT_FORMAT,
             version: EXPORT_VERSION,
             case_id: case.to_string(),
-            exported_at: self.lock().options.clock.now(),
-            exported_by: self.identity(),
+            exported_at: inner.options.clock.now(),
+            exported_by: inner.identity.clone(),
             arrival_plan: arrival_plan::project(&journey),
             journey,
             medical,
-            conflicts: self.conflicts(case)?,
-            history: self.history(case)?,
+            conflicts: inner.conflicts(case)?,
+            history: inner.history(case)?,
         })
     }
 
@@ -455,11 +467,20 @@ impl Store {
             };
             inner.cache(doc.clone(), fresh);
         }
+        let loaded = inner.loaded(doc)?;
+        // Changes the document already has (also those folded into a snapshot) are
+        // not stored again: replaying a sync is a no-op.
+        let decoded: Vec<_> = decoded
+            .into_iter()
+            .filter(|c| automerge::ReadDoc::get_change_by_hash(&loaded.doc, &c.hash()).is_none())
+            .collect();
         let rows: Vec<(Vec<u8>, Vec<u8>)> = decoded
             .iter()
             .map(|c| (c.hash().as_ref().to_vec(), c.raw_bytes().to_vec()))
             .collect();
-        let loaded = inner.loaded(doc)?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
         let applied = loaded::guarded(|| loaded.doc.apply_changes(decoded));
         let missing = loaded.doc.get_missing_deps(&[]);
         match applied {
@@ -493,7 +514,7 @@ impl Store {
             inner.db.ensure_document(doc, now)?;
         }
         let added = inner.persist(doc, &rows)?;
-        inner.maybe_compact(doc)?;
+        inner.maybe_compact(doc);
         Ok(added)
     }
 
@@ -547,6 +568,38 @@ fn new_doc<T: autosurgeon::Reconcile>(
 }
 
 impl Inner {
+    fn conflicts(&mut self, case: &CaseId) -> Result<Vec<Conflict>> {
+        let role = self.identity.role;
+        role.require(Action::ReadJourney)?;
+        let mut found = Vec::new();
+        for (kind, action) in [
+            (DocKind::Journey, Action::ReadJourney),
+            (DocKind::Medical, Action::ReadMedical),
+        ] {
+            if role.may(action) {
+                let loaded = self.loaded(&case.doc(kind))?;
+                found.extend(conflict::list(&loaded.doc, kind));
+            }
+        }
+        Ok(found)
+    }
+
+    fn history(&mut self, case: &CaseId) -> Result<Vec<HistoryEntry>> {
+        let role = self.identity.role;
+        role.require(Action::ReadHistory)?;
+        let mut entries = Vec::new();
+        for (kind, action) in [
+            (DocKind::Journey, Action::ReadJourney),
+            (DocKind::Medical, Action::ReadMedical),
+        ] {
+            if role.may(action) {
+                let loaded = self.loaded(&case.doc(kind))?;
+                entries.extend(history::entries(&mut loaded.doc, kind));
+            }
+        }
+        Ok(history::merge(entries))
+    }
+
     fn now_secs(&self) -> i64 {
         self.options.clock.now().timestamp()
     }
@@ -596,7 +649,7 @@ impl Inner {
         Ok(doc)
     }
 
-    fn read<T: autosurgeon::Hydrate>(&mut self, id: &DocId) -> Result<T> {
+    fn read<T: serde::de::DeserializeOwned>(&mut self, id: &DocId) -> Result<T> {
         let loaded = self.loaded(id)?;
         crate::doc::hydrate(&loaded.doc, id)
     }
@@ -619,14 +672,18 @@ impl Inner {
         }
     }
 
-    fn maybe_compact(&mut self, id: &DocId) -> Result<()> {
+    /// Compacts the document if the policy says so. The edit that triggered it is
+    /// already committed, so a failure here (a full disk, say) must not turn it into an
+    /// error: compaction runs in one transaction, leaves the rows as they were, and is
+    /// tried again after the next edit.
+    fn maybe_compact(&mut self, id: &DocId) {
         let policy = self.options.compaction;
-        let Some(loaded) = self.docs.get(id) else {
-            return Ok(());
-        };
+        let Some(loaded) = self.docs.get(id) else { return };
         let due = loaded.change_rows >= policy.max_change_rows
             && loaded.change_bytes * 100 >= loaded.snapshot_bytes * policy.min_change_percent;
-        if due { self.compact(id) } else { Ok(()) }
+        if due && let Err(error) = self.compact(id) {
+            tracing::warn!(doc = %id, %error, "compaction failed; the changes stay as they are");
+        }
     }
 
     fn compact(&mut self, id: &DocId) -> Result<()> {

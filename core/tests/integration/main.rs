@@ -4,11 +4,11 @@
 // Helpers are `pub` so that every module of this one binary can use them.
 #![allow(unreachable_pub)]
 
-//mod conflicts;
-//mod convergence;
-//mod roles;
+mod conflicts;
+mod convergence;
+mod roles;
 mod roundtrip;
-//mod snapshots;
-//mod storage;
+mod snapshots;
+mod storage;
 mod support;
 mod templates;

@@ -144,3 +144,25 @@ pub fn appointment() -> Appointment {
         purpose: "Pre-departure health assessment".into(),
     }
 }
+
+/// Brings two stores up to date with each other for one case, the way the sync
+/// exchange will: each sends the changes the other's heads do not cover.
+pub fn exchange(a: &Store, b: &Store, case: &CaseId) {
+    push(a, b, case);
+    push(b, a, case);
+}
+
+/// Sends `to` the changes of the case that `from` has and `to` lacks. A store that does
+/// not hold the case yet gets everything.
+pub fn push(from: &Store, to: &Store, case: &CaseId) {
+    for kind in [passage_core::DocKind::Journey, passage_core::DocKind::Medical] {
+        let doc = case.doc(kind);
+        let their_heads = match to.heads(&doc) {
+            Ok(heads) => heads,
+            Err(passage_core::Error::NotFound(_)) => vec![],
+            Err(e) => panic!("heads of {doc}: {e}"),
+        };
+        let changes = from.changes_since(&doc, &their_heads).expect("changes");
+        to.receive_changes(&doc, &changes).expect("receive");
+    }
+}

@@ -209,7 +209,7 @@ fn moving_to_a_newer_template_keeps_all_progress() {
     }
     let (_, retired) = after.task("print_documents").expect("kept");
     assert!(retired.retired);
-    let catalogue = store.catalogue();
+    let catalogue = store.catalogue().expect("catalogue");
     assert_ne!(
         after.task_title(catalogue, "print_documents", passage_core::Locale::Fr),
         "print_documents"

@@ -1,0 +1,62 @@
+//! The terminal device's errors and its exit codes.
+//!
+//! Scripts (and the tests) act on the exit code, so it follows the core's
+//! [`ErrorKind`]: one code per thing a caller can do next. Errors of the device itself
+//! (no case chosen, a file it cannot write) are sorted into the same codes.
+
+use passage_core::ErrorKind;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// Boxed: the core's error carries Automerge's and SQLite's, which would make every
+    /// `Result` of the device large.
+    #[error("{}", core_message(.0))]
+    Core(Box<passage_core::Error>),
+    /// Input the device cannot use, found before the core was asked.
+    #[error("{0}")]
+    Input(String),
+    /// Something the person named or expected is not on this device.
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot write JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl From<passage_core::Error> for CliError {
+    fn from(e: passage_core::Error) -> Self {
+        CliError::Core(Box::new(e))
+    }
+}
+
+impl CliError {
+    /// The process exit code: 2 input, 3 not allowed, 4 not found, 5 corrupt data,
+    /// 6 storage. Clap's own usage errors also exit with 2.
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Core(e) => match e.kind() {
+                ErrorKind::InvalidInput => 2,
+                ErrorKind::NotAllowed => 3,
+                ErrorKind::NotFound => 4,
+                ErrorKind::CorruptData => 5,
+                ErrorKind::Storage => 6,
+            },
+            CliError::Input(_) => 2,
+            CliError::NotFound(_) => 4,
+            CliError::Json(_) => 5,
+            CliError::Io(_) => 6,
+        }
+    }
+}
+
+/// The core's message without the "invalid input: " prefix, which only repeats what
+/// the exit code and clap's "invalid value" already say.
+pub(crate) fn core_message(e: &passage_core::Error) -> String {
+    match e {
+        passage_core::Error::InvalidInput(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub(crate) type Result<T, E = CliError> = std::result::Result<T, E>;

@@ -1,0 +1,5 @@
+//! The integration tests of `passage-cli`: one binary that runs the real `passage`
+//! executable on store files in temporary directories, the way a person or a script
+//! uses it.
+
+mod cli;

@@ -196,13 +196,19 @@ pub(crate) struct Outcome {
 
 /// Checks and writes one edit into `doc` (already in a transaction the caller commits
 /// or rolls back).
-pub(crate) fn apply(doc: &mut AutoCommit, id: &DocId, edit: &Edit, ctx: &EditContext<'_>) -> Result<Outcome> {
+pub(crate) fn apply(
+    doc: &mut AutoCommit,
+    id: &DocId,
+    edit: &Edit,
+    ctx: &EditContext<'_>,
+    tasks: &mut journey::TaskIndex,
+) -> Result<Outcome> {
     let role = ctx.identity.role;
     let write = |r: Result<(), WriteError>| r.map_err(|e| e.into_error(id));
     let mut outcome = Outcome::default();
     match edit {
         Edit::SetTaskStatus { task, status } => {
-            let found = task_ref(doc, task)?;
+            let found = task_ref(doc, tasks, task)?;
             role.require(match found.owner {
                 Some(Owner::Talent) => Action::UpdateTalentTask,
                 _ => Action::UpdateStaffTask,
@@ -218,12 +224,12 @@ pub(crate) fn apply(doc: &mut AutoCommit, id: &DocId, edit: &Edit, ctx: &EditCon
         Edit::SetTaskNotes { task, notes } => {
             role.require(Action::EditTaskNotes)?;
             check_text("notes", notes, true)?;
-            let found = task_ref(doc, task)?;
+            let found = task_ref(doc, tasks, task)?;
             write(journey::set_task_notes(doc, &found, notes))?;
         }
         Edit::SetTaskDue { task, due } => {
             role.require(Action::SetDueDates)?;
-            let found = task_ref(doc, task)?;
+            let found = task_ref(doc, tasks, task)?;
             write(journey::set_task_due(doc, &found, *due))?;
         }
         Edit::SetPermitDecision { decision, decided_on } => {
@@ -393,8 +399,10 @@ pub(crate) fn note(edit: &Edit, identity: &Identity) -> crate::history::ChangeNo
     crate::history::ChangeNote::new(identity, edit.name(), edit.target())
 }
 
-fn task_ref(doc: &AutoCommit, task: &str) -> Result<journey::TaskRef> {
-    journey::find_task(doc, task).ok_or_else(|| Error::NotFound(format!("task {task}")))
+fn task_ref(doc: &AutoCommit, tasks: &mut journey::TaskIndex, task: &str) -> Result<journey::TaskRef> {
+    tasks
+        .find(doc, task)
+        .ok_or_else(|| Error::NotFound(format!("task {task}")))
 }
 
 /// Staff may always edit bookings; the talent only once staff allowed self-booking.

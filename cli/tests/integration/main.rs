@@ -3,3 +3,5 @@
 //! uses it.
 
 mod cli;
+
+mod kill;

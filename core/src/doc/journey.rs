@@ -340,6 +340,44 @@ pub(crate) struct TaskRef {
     pub(crate) owner: Option<Owner>,
 }
 
+/// Where each task's map is, found once per decoded document instead of walking the
+/// stages at every edit (a third of a toggle's CPU time, measured). Object ids of tasks
+/// never change: tasks are never deleted, and only a template upgrade (ours) or a
+/// change from elsewhere adds them, after which the store clears the index.
+#[derive(Debug, Default)]
+pub(crate) struct TaskIndex(Option<std::collections::HashMap<String, ObjId>>);
+
+impl TaskIndex {
+    pub(crate) fn find(&mut self, doc: &AutoCommit, task_id: &str) -> Option<TaskRef> {
+        let index = self.0.get_or_insert_with(|| build_index(doc));
+        let obj = index.get(task_id)?.clone();
+        let owner = get_str(doc, &obj, "owner").and_then(|o| o.parse().ok());
+        Some(TaskRef { obj, owner })
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.0 = None;
+    }
+}
+
+fn build_index(doc: &AutoCommit) -> std::collections::HashMap<String, ObjId> {
+    let mut index = std::collections::HashMap::new();
+    let Some(stages) = get_map(doc, &ROOT, "stages") else {
+        return index;
+    };
+    for stage in doc.keys(&stages) {
+        let Some(tasks) = map_at_obj(doc, &stages, &[&stage, "tasks"]) else {
+            continue;
+        };
+        for item in doc.map_range(&tasks, ..) {
+            if matches!(item.value, automerge::ValueRef::Object(automerge::ObjType::Map)) {
+                index.insert(item.key.to_string(), item.id());
+            }
+        }
+    }
+    index
+}
+
 /// Finds a task by id across stages. Task ids are unique in a template.
 pub(crate) fn find_task(doc: &AutoCommit, task_id: &str) -> Option<TaskRef> {
     let stages = get_map(doc, &ROOT, "stages")?;

@@ -6,13 +6,13 @@
 //! change hashes are checked against their row keys, and a document whose changes
 //! reference missing dependencies is reported, not half-loaded.
 
-use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use automerge::{ActorId, AutoCommit, Change, ChangeHash};
+use automerge::{ActorId, AutoCommit, Change, ChangeHash, ReadDoc};
 use sha2::{Digest, Sha256};
 
 use super::db::{CHANGE, ChunkRow};
+use crate::doc::journey::TaskIndex;
 use crate::error::{Error, Result};
 use crate::ids::DocId;
 
@@ -30,6 +30,7 @@ pub(crate) struct LoadedDoc {
     pub(crate) change_bytes: usize,
     pub(crate) snapshot_bytes: usize,
     pub(crate) last_used: u64,
+    pub(crate) tasks: TaskIndex,
 }
 
 fn corrupt(doc: &DocId, chunk: String, reason: impl Into<String>) -> Error {
@@ -152,6 +153,7 @@ pub(crate) fn load(id: &DocId, rows: Vec<ChunkRow>, actor: ActorId) -> Result<Lo
         change_bytes,
         snapshot_bytes,
         last_used: 0,
+        tasks: TaskIndex::default(),
     })
 }
 
@@ -161,7 +163,6 @@ pub(crate) struct Snapshot {
     pub(crate) key: Vec<u8>,
     pub(crate) heads: Vec<u8>,
     pub(crate) bytes: Vec<u8>,
-    pub(crate) changes: HashSet<ChangeHash>,
 }
 
 /// Saves the document and reloads the result to check it has the same heads; only
@@ -184,19 +185,19 @@ pub(crate) fn snapshot(id: &DocId, doc: &mut AutoCommit) -> Result<Snapshot> {
     }
     let heads_bytes: Vec<u8> = heads.iter().flat_map(|h| h.as_ref().to_vec()).collect();
     let key = Sha256::digest(&heads_bytes).to_vec();
-    let changes = doc.get_changes_meta(&[]).into_iter().map(|m| m.hash).collect();
     Ok(Snapshot {
         key,
         heads: heads_bytes,
         bytes,
-        changes,
     })
 }
 
-/// Whether the snapshot covers an existing row: a change it contains, or an older
-/// snapshot all of whose heads it contains.
-pub(crate) fn covers(snapshot: &Snapshot, kind: i64, hash: &[u8], heads: Option<&[u8]>) -> bool {
-    let known = |h: &[u8]| ChangeHash::try_from(h).is_ok_and(|h| snapshot.changes.contains(&h));
+/// Whether a snapshot of `doc` covers an existing row: a change the document has, or
+/// an older snapshot all of whose heads it has. Looks each hash up in the document's
+/// change graph instead of listing all its changes.
+pub(crate) fn covers(doc: &AutoCommit, kind: i64, hash: &[u8], heads: Option<&[u8]>) -> bool {
+    let known =
+        |h: &[u8]| ChangeHash::try_from(h).is_ok_and(|h| ReadDoc::get_missing_deps(doc, &[h]).is_empty());
     if kind == CHANGE {
         known(hash)
     } else {

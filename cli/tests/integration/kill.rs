@@ -123,7 +123,7 @@ fn acknowledged_edits_survive_sigkill() {
     } else {
         seed
     };
-    println!("kill test: {kills} kills, PASSAGE_KILL_SEED={seed}");
+    eprintln!("kill test: {kills} kills, PASSAGE_KILL_SEED={seed}");
     let mut rng = Rng(seed);
 
     let device = Device::new();
@@ -170,7 +170,7 @@ fn acknowledged_edits_survive_sigkill() {
     let stats = Store::open(path, Identity::new(Role::Caseworker, "checker"))
         .and_then(|s| s.stats(None))
         .expect("stats");
-    println!(
+    eprintln!(
         "kill test: {acknowledged} acknowledged edits in {} journeys over {kills} kills ({runs_with_acks} runs \
          acknowledged at least one), all present; store holds {} change rows and {} snapshot(s); {:.1} s",
         cases.len(),

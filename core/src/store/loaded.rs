@@ -70,6 +70,15 @@ pub(crate) fn decode_change(
     let change = guarded(|| Change::try_from(bytes))
         .map_err(|e| corrupt(doc, label.to_owned(), e))?
         .map_err(|e| corrupt(doc, label.to_owned(), e.to_string()))?;
+    // Automerge parses a change without checking its header checksum (the first four
+    // bytes of its hash, after the magic bytes); a flipped bit there must not pass.
+    if change.raw_bytes().get(4..8) != change.hash().as_ref().get(..4) {
+        return Err(corrupt(
+            doc,
+            label.to_owned(),
+            "the change's checksum does not match its contents",
+        ));
+    }
     if let Some(expected) = expected
         && change.hash().as_ref() != expected
     {

@@ -319,3 +319,87 @@ fn the_policy_table() {
         );
     }
 }
+
+#[test]
+fn the_arrival_plan_carries_nothing_medical() {
+    use passage_core::doc::medical::{Fitness, MedicalTest, Vaccination};
+    let dir = Dir::new();
+    let (store, case) = support::belgian_case(&dir, "plan.db");
+    let visit = appointment();
+    let test = MedicalTest {
+        name: "Tuberculosis screening".into(),
+        date: date("2027-01-14"),
+        result: "negative".into(),
+    };
+    let vaccination = Vaccination {
+        name: "Measles booster".into(),
+        date: date("2027-01-14"),
+    };
+    for edit in [
+        Edit::AddAppointment {
+            appointment: visit.clone(),
+        },
+        Edit::RecordMedicalTest { test: test.clone() },
+        Edit::RecordVaccination {
+            vaccination: vaccination.clone(),
+        },
+        Edit::SetFitness {
+            fitness: Fitness {
+                decision: FitnessDecision::Unfit,
+                decided_on: Some(date("2027-01-20")),
+                valid_until: None,
+            },
+        },
+        Edit::SetTaskStatus {
+            task: "attend_medical_exam".into(),
+            status: TaskStatus::Done,
+        },
+        Edit::SetTaskNotes {
+            task: "attend_medical_exam".into(),
+            notes: "clinic asked for a second X-ray".into(),
+        },
+        Edit::AddFlight { booking: flight() },
+        Edit::SetHousing { housing: housing() },
+        Edit::SetArrivalMeeting { meeting: meeting() },
+    ] {
+        store.apply(&case, &edit).expect("edit");
+    }
+    let plan = store.arrival_plan(&case).expect("plan");
+    let text = serde_json::to_string(&plan).expect("json").to_lowercase();
+    let medical = store.medical(&case).expect("medical");
+    let mut forbidden: Vec<String> = [
+        "medical",
+        "clinic",
+        "appointment",
+        "fitness",
+        "unfit",
+        "vaccin",
+        "tuberculosis",
+        "x-ray",
+        "result",
+        "attend_medical_exam",
+        "health",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    forbidden.extend([
+        visit.clinic,
+        visit.purpose,
+        visit.at.to_string(),
+        test.name,
+        vaccination.name,
+    ]);
+    forbidden.extend(medical.appointments.keys().cloned());
+    for word in forbidden {
+        assert!(
+            !text.contains(&word.to_lowercase()),
+            "the arrival plan contains {word:?}: {text}"
+        );
+    }
+    // What family should see is there.
+    assert!(
+        text.contains("rj131") && text.contains("brugge") && text.contains("joris peeters"),
+        "{text}"
+    );
+}

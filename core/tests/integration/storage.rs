@@ -409,3 +409,70 @@ fn threads_share_one_store() {
     let store = support::open(&dir.path("threads.db"), Role::Caseworker);
     assert_eq!(store.journey(&case).expect("read").family.len(), 40);
 }
+
+mod damaged_input {
+    //! Damaged changes from the network never panic, never stick, never break reads.
+
+    use std::sync::OnceLock;
+
+    use passage_core::model::TaskStatus;
+    use passage_core::{CaseId, DocKind, Edit, ErrorKind, Role, Store};
+    use proptest::prelude::*;
+
+    use crate::support::{self, Dir, exchange};
+
+    /// A receiving store that holds the case, and one real change it lacks.
+    fn setup() -> &'static (Dir, Store, CaseId, Vec<u8>) {
+        static SETUP: OnceLock<(Dir, Store, CaseId, Vec<u8>)> = OnceLock::new();
+        SETUP.get_or_init(|| {
+            let dir = Dir::new();
+            let (sender, case) = support::belgian_case(&dir, "sender.db");
+            let receiver = dir.open("receiver.db", Role::Caseworker);
+            exchange(&sender, &receiver, &case);
+            let doc = case.doc(DocKind::Journey);
+            let before = sender.heads(&doc).expect("heads");
+            sender
+                .apply(
+                    &case,
+                    &Edit::SetTaskStatus {
+                        task: "attend_medical_exam".into(),
+                        status: TaskStatus::Done,
+                    },
+                )
+                .expect("edit");
+            let change = sender.changes_since(&doc, &before).expect("change").remove(0);
+            (dir, receiver, case, change)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn a_damaged_change_is_refused_or_harmless(
+            flips in prop::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 0..4),
+            cut in prop::option::of(any::<prop::sample::Index>()),
+        ) {
+            let (_dir, receiver, case, change) = setup();
+            let doc = case.doc(DocKind::Journey);
+            let mut bytes = change.clone();
+            for (at, mask) in &flips {
+                let i = at.index(bytes.len());
+                bytes[i] ^= mask;
+            }
+            if let Some(cut) = cut {
+                bytes.truncate(cut.index(bytes.len()));
+            }
+            let heads = receiver.heads(&doc).expect("heads");
+            match receiver.receive_changes(&doc, &[bytes.clone()]) {
+                // Two flips of one byte may cancel out: only changed bytes count as damage.
+                Ok(_) => prop_assert!(bytes == *change, "a damaged change was accepted"),
+                Err(e) => {
+                    prop_assert!(matches!(e.kind(), ErrorKind::CorruptData | ErrorKind::InvalidInput), "{e}");
+                    prop_assert_eq!(receiver.heads(&doc).expect("heads"), heads);
+                }
+            }
+            receiver.journey(case).expect("the journey still reads");
+        }
+    }
+}

@@ -9,6 +9,7 @@ use crate::args::ConflictsCmd;
 use crate::context::Ctx;
 use crate::error::{CliError, Result};
 use crate::render;
+use crate::render::label;
 
 /// Templates are built into the core, so listing them opens no store.
 pub(crate) fn templates(ctx: &Ctx) -> Result<()> {
@@ -59,7 +60,12 @@ pub(crate) fn conflicts(ctx: &Ctx, action: Option<ConflictsCmd>) -> Result<()> {
                 pick: index,
             };
             ctx.edit_on(&store, &case, &edit, |_| {
-                format!("conflict {conflict}: value {pick} kept")
+                let t = &ctx.text;
+                format!(
+                    "{}: {conflict} · {}",
+                    t.label(label::DONE_CONFLICT_RESOLVED),
+                    t.field(label::FIELD_VALUE_KEPT, pick)
+                )
             })
         }
     }
@@ -83,7 +89,8 @@ pub(crate) fn export(ctx: &Ctx, output: Option<PathBuf>) -> Result<()> {
         None => ctx.print(&json),
         Some(path) => {
             std::fs::write(&path, json)?;
-            ctx.print(&format!("case {case} exported to {}\n", path.display()))
+            let done = ctx.text.label(label::DONE_EXPORTED);
+            ctx.print(&format!("{done}: {case} → {}\n", path.display()))
         }
     }
 }
@@ -132,8 +139,8 @@ pub(crate) fn compact(ctx: &Ctx) -> Result<()> {
         }));
     }
     let names: Vec<&str> = compacted.iter().map(|k| k.as_str()).collect();
-    let mut text = format!("compacted {}: {}\n", case, names.join(", "));
-    text.push_str(&render::lists::stats("before", &before));
-    text.push_str(&render::lists::stats("after ", &after));
+    let done = ctx.text.label(label::DONE_COMPACTED);
+    let mut text = format!("{done}: {case} · {}\n", names.join(", "));
+    text.push_str(&render::lists::stats(&ctx.text, &before, &after));
     ctx.print(&text)
 }

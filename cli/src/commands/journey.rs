@@ -10,6 +10,7 @@ use crate::args::{NewArgs, TaskCmd};
 use crate::context::Ctx;
 use crate::error::{CliError, Result};
 use crate::render;
+use crate::render::label;
 
 pub(crate) fn new(ctx: &Ctx, args: NewArgs) -> Result<()> {
     ctx.require(Action::CreateJourney)?;
@@ -54,7 +55,7 @@ pub(crate) fn task(ctx: &Ctx, cmd: TaskCmd) -> Result<()> {
                 task: task.clone(),
                 notes: text,
             };
-            ctx.edit(&edit, |_| format!("{task}: notes saved"))
+            ctx.edit(&edit, |_| format!("{task}: {}", t.label(label::DONE_NOTES_SAVED)))
         }
         TaskCmd::Due { task, due } => {
             let edit = Edit::SetTaskDue {
@@ -62,8 +63,8 @@ pub(crate) fn task(ctx: &Ctx, cmd: TaskCmd) -> Result<()> {
                 due: due.0,
             };
             ctx.edit(&edit, |_| match due.0 {
-                Some(date) => format!("{task}: {}", t.field("field.due", "Due", date)),
-                None => format!("{task}: no due date"),
+                Some(date) => format!("{task}: {}", t.field(label::FIELD_DUE, date)),
+                None => format!("{task}: {}", t.label(label::DONE_DUE_CLEARED)),
             })
         }
     }
@@ -88,7 +89,7 @@ pub(crate) fn permit(ctx: &Ctx, decision: PermitDecision, on: Option<NaiveDate>)
             Some(on) => format!("{word} ({on})"),
             None => word,
         };
-        ctx.text.field("field.permit", "Permit", text)
+        ctx.text.field(label::FIELD_PERMIT, text)
     })
 }
 

@@ -9,13 +9,14 @@ use crate::args::MedicalCmd;
 use crate::context::Ctx;
 use crate::error::Result;
 use crate::render;
+use crate::render::label::{self, Label};
 
 pub(crate) fn run(ctx: &Ctx, cmd: MedicalCmd) -> Result<()> {
     // Refuse before opening the store: a family device learns nothing, not even
     // whether a case is there.
     ctx.require(Action::ReadMedical)?;
-    let created = |what: &'static str| {
-        move |a: &passage_core::Applied| format!("{what}: {}", a.created.as_deref().unwrap_or_default())
+    let created = |what: Label| {
+        move |a: &passage_core::Applied| ctx.text.field(what, a.created.as_deref().unwrap_or_default())
     };
     match cmd {
         MedicalCmd::Show => {
@@ -28,26 +29,29 @@ pub(crate) fn run(ctx: &Ctx, cmd: MedicalCmd) -> Result<()> {
             let edit = Edit::AddAppointment {
                 appointment: Appointment { clinic, at, purpose },
             };
-            ctx.edit(&edit, created("appointment added"))
+            ctx.edit(&edit, created(label::DONE_APPOINTMENT_ADDED))
         }
         MedicalCmd::Reschedule { id, at } => {
             let edit = Edit::RescheduleAppointment {
                 appointment: id.clone(),
                 at,
             };
-            ctx.edit(&edit, |_| format!("appointment {id}: {}", render::zoned(&at)))
+            ctx.edit(&edit, |_| {
+                let moved = format!("{id} → {}", render::zoned(&at));
+                ctx.text.field(label::DONE_APPOINTMENT_MOVED, moved)
+            })
         }
         MedicalCmd::Test { name, date, result } => {
             let edit = Edit::RecordMedicalTest {
                 test: MedicalTest { name, date, result },
             };
-            ctx.edit(&edit, created("medical test recorded"))
+            ctx.edit(&edit, created(label::DONE_TEST_RECORDED))
         }
         MedicalCmd::Vaccination { name, date } => {
             let edit = Edit::RecordVaccination {
                 vaccination: Vaccination { name, date },
             };
-            ctx.edit(&edit, created("vaccination recorded"))
+            ctx.edit(&edit, created(label::DONE_VACCINATION_RECORDED))
         }
         MedicalCmd::Fitness {
             decision,
@@ -62,8 +66,7 @@ pub(crate) fn run(ctx: &Ctx, cmd: MedicalCmd) -> Result<()> {
                 },
             };
             ctx.edit(&edit, |_| {
-                ctx.text
-                    .field("field.fitness", "Fitness to travel", ctx.text.word(&decision))
+                ctx.text.field(label::FIELD_FITNESS, ctx.text.word(&decision))
             })
         }
     }

@@ -6,6 +6,7 @@ use passage_core::doc::journey::FamilyMember;
 use crate::args::{FamilyCmd, PdoCmd};
 use crate::context::Ctx;
 use crate::error::Result;
+use crate::render::label;
 
 pub(crate) fn pdo(ctx: &Ctx, cmd: PdoCmd) -> Result<()> {
     let t = ctx.text;
@@ -15,16 +16,13 @@ pub(crate) fn pdo(ctx: &Ctx, cmd: PdoCmd) -> Result<()> {
                 days: [day1, day2, day3],
             };
             ctx.edit(&edit, |_| {
-                format!(
-                    "{}: {day1}, {day2}, {day3}",
-                    t.label("heading.pdo", "Pre-departure orientation")
-                )
+                format!("{}: {day1}, {day2}, {day3}", t.label(label::HEADING_PDO))
             })
         }
         PdoCmd::Attend { day, status } => {
             let edit = Edit::MarkPdoAttendance { day, status };
             ctx.edit(&edit, |_| {
-                format!("{} {day}: {}", t.label("field.day", "Day"), t.word(&status))
+                format!("{} {day}: {}", t.label(label::FIELD_DAY), t.word(&status))
             })
         }
         PdoCmd::Module { module, status } => {
@@ -33,17 +31,14 @@ pub(crate) fn pdo(ctx: &Ctx, cmd: PdoCmd) -> Result<()> {
                 status,
             };
             ctx.edit(&edit, |_| {
-                format!(
-                    "{} {module}: {}",
-                    t.label("field.module", "Module"),
-                    t.word(&status)
-                )
+                format!("{} {module}: {}", t.label(label::FIELD_MODULE), t.word(&status))
             })
         }
     }
 }
 
 pub(crate) fn family(ctx: &Ctx, cmd: FamilyCmd) -> Result<()> {
+    let t = ctx.text;
     match cmd {
         FamilyCmd::Add {
             name,
@@ -58,15 +53,12 @@ pub(crate) fn family(ctx: &Ctx, cmd: FamilyCmd) -> Result<()> {
                 },
             };
             ctx.edit(&edit, |a| {
-                format!(
-                    "family member added: {}",
-                    a.created.as_deref().unwrap_or_default()
-                )
+                t.field(label::DONE_FAMILY_ADDED, a.created.as_deref().unwrap_or_default())
             })
         }
         FamilyCmd::Remove { id } => {
             let edit = Edit::RemoveFamilyMember { member: id.clone() };
-            ctx.edit(&edit, |_| format!("family member removed: {id}"))
+            ctx.edit(&edit, |_| t.field(label::DONE_FAMILY_REMOVED, &id))
         }
     }
 }

@@ -6,8 +6,10 @@ use passage_core::{Action, Edit};
 use crate::args::{FlightCmd, HousingArgs, MeetingArgs};
 use crate::context::Ctx;
 use crate::error::{CliError, Result};
+use crate::render::{journey, label};
 
 pub(crate) fn flight(ctx: &Ctx, cmd: FlightCmd) -> Result<()> {
+    let t = ctx.text;
     match cmd {
         FlightCmd::Add {
             reference,
@@ -31,10 +33,7 @@ pub(crate) fn flight(ctx: &Ctx, cmd: FlightCmd) -> Result<()> {
                 },
             };
             ctx.edit_on(&store, &case, &edit, |a| {
-                format!(
-                    "flight booking added: {}",
-                    a.created.as_deref().unwrap_or_default()
-                )
+                t.field(label::DONE_FLIGHT_ADDED, a.created.as_deref().unwrap_or_default())
             })
         }
         FlightCmd::Times {
@@ -55,15 +54,13 @@ pub(crate) fn flight(ctx: &Ctx, cmd: FlightCmd) -> Result<()> {
                 arrives,
             };
             ctx.edit(&edit, |_| {
-                format!("flight {booking} segment {segment}: times changed")
+                let which = format!("{booking} · {}", t.field(label::FIELD_SEGMENT, segment));
+                t.field(label::DONE_FLIGHT_TIMES_CHANGED, which)
             })
         }
         FlightCmd::AllowSelfBooking { allowed } => {
             let edit = Edit::AllowSelfBooking { allowed };
-            ctx.edit(&edit, |_| {
-                let word = if allowed { "allowed" } else { "not allowed" };
-                format!("self-booking by the talent: {word}")
-            })
+            ctx.edit(&edit, |_| journey::self_booking(&t, allowed))
         }
     }
 }
@@ -77,8 +74,13 @@ pub(crate) fn housing(ctx: &Ctx, args: HousingArgs) -> Result<()> {
             until: args.until,
         },
     };
+    let t = ctx.text;
     ctx.edit(&edit, |_| {
-        format!("{}: set", ctx.text.label("heading.housing", "Housing"))
+        format!(
+            "{}: {}",
+            t.label(label::HEADING_HOUSING),
+            t.label(label::DONE_SAVED)
+        )
     })
 }
 
@@ -91,7 +93,12 @@ pub(crate) fn meeting(ctx: &Ctx, args: MeetingArgs) -> Result<()> {
             place: args.place,
         },
     };
+    let t = ctx.text;
     ctx.edit(&edit, |_| {
-        format!("{}: set", ctx.text.label("heading.meeting", "Meeting on arrival"))
+        format!(
+            "{}: {}",
+            t.label(label::HEADING_MEETING),
+            t.label(label::DONE_SAVED)
+        )
     })
 }

@@ -9,7 +9,7 @@ use passage_core::doc::journey::{FlightBooking, Journey, Task};
 use passage_core::model::{Owner, StageId, TaskStatus};
 use serde::Serialize;
 
-use super::{Text, heading, opt_date, or_dash, place, put, utc, zoned};
+use super::{Text, heading, label, opt_date, or_dash, place, put, utc, zoned};
 
 /// Everything `passage show` prints.
 pub(crate) fn journey(t: &Text, j: &Journey) -> String {
@@ -24,21 +24,15 @@ pub(crate) fn journey(t: &Text, j: &Journey) -> String {
 
 fn header(t: &Text, j: &Journey) -> String {
     let mut out = String::new();
-    put!(out, "{}", t.field("heading.journey", "Journey", &j.talent_name));
-    put!(
-        out,
-        "  {}",
-        t.field(
-            "field.destination",
-            "Destination",
-            t.country(&j.template.id, j.template.version, &j.destination)
-        )
-    );
-    put!(out, "  {}", t.field("field.employer", "Employer", &j.employer));
-    put!(out, "  {}", t.field("field.job_title", "Job title", &j.job_title));
-    put!(out, "  Template: {} v{}", j.template.id, j.template.version);
-    put!(out, "  Start: {}", j.start_date);
-    put!(out, "  Case: {}", j.case_id);
+    put!(out, "{}", t.field(label::HEADING_JOURNEY, &j.talent_name));
+    let country = t.country(&j.template.id, j.template.version, &j.destination);
+    put!(out, "  {}", t.field(label::FIELD_DESTINATION, country));
+    put!(out, "  {}", t.field(label::FIELD_EMPLOYER, &j.employer));
+    put!(out, "  {}", t.field(label::FIELD_JOB_TITLE, &j.job_title));
+    let template = format!("{} v{}", j.template.id, j.template.version);
+    put!(out, "  {}", t.field(label::FIELD_TEMPLATE, template));
+    put!(out, "  {}", t.field(label::FIELD_START, j.start_date));
+    put!(out, "  {}", t.field(label::FIELD_CASE, &j.case_id));
     out
 }
 
@@ -48,8 +42,9 @@ pub(crate) fn tasks(t: &Text, j: &Journey, open_only: bool) -> String {
     let (closed, total) = j.progress();
     heading(
         &mut out,
-        &format!("{} ({closed}/{total})", t.label("heading.tasks", "Tasks")),
+        &format!("{} ({closed}/{total})", t.label(label::HEADING_TASKS)),
     );
+    let retired = format!(" ({})", t.label(label::NOTE_RETIRED));
     for (stage, tasks) in visible(j, open_only) {
         put!(out);
         put!(out, "{}", t.catalogue.stage_title(stage, t.locale));
@@ -59,22 +54,22 @@ pub(crate) fn tasks(t: &Text, j: &Journey, open_only: bool) -> String {
                 TaskStatus::NotApplicable => "[–]",
                 _ => "[ ]",
             };
-            let retired = if task.retired { " (retired)" } else { "" };
             put!(
                 out,
-                "  {mark} {id}: {}{retired}",
-                j.task_title(t.catalogue, id, t.locale)
+                "  {mark} {id}: {}{}",
+                j.task_title(t.catalogue, id, t.locale),
+                if task.retired { retired.as_str() } else { "" }
             );
             let mut facts = vec![t.word(&task.status), t.word(&task.owner)];
             if let Some(due) = task.due {
-                facts.push(t.field("field.due", "Due", due));
+                facts.push(t.field(label::FIELD_DUE, due));
             }
             if let (Some(by), Some(at)) = (&task.completed_by, &task.completed_at) {
                 facts.push(format!("{by}, {}", utc(at)));
             }
             put!(out, "      {}", facts.join(" · "));
             if !task.notes.trim().is_empty() {
-                put!(out, "      {}", t.field("field.notes", "Notes", &task.notes));
+                put!(out, "      {}", t.field(label::FIELD_NOTES, &task.notes));
             }
         }
     }
@@ -144,7 +139,7 @@ pub(crate) fn task_rows<'a>(t: &Text, j: &'a Journey, open_only: bool) -> Vec<Ta
 }
 
 fn permit(t: &Text, j: &Journey, out: &mut String) {
-    heading(out, &t.label("field.permit", "Permit"));
+    heading(out, &t.label(label::FIELD_PERMIT));
     let decision = t.word(&j.permit.decision);
     match j.permit.decided_on {
         Some(on) => put!(out, "  {decision} ({on})"),
@@ -153,14 +148,9 @@ fn permit(t: &Text, j: &Journey, out: &mut String) {
 }
 
 fn travel(t: &Text, j: &Journey, out: &mut String) {
-    heading(out, &t.label("heading.travel", "Travel"));
-    let allowed = if j.travel.self_booking {
-        "allowed"
-    } else {
-        "not allowed"
-    };
-    put!(out, "  Self-booking by the talent: {allowed}");
-    put!(out, "  {}:", t.label("heading.flights", "Flights"));
+    heading(out, &t.label(label::HEADING_TRAVEL));
+    put!(out, "  {}", self_booking(t, j.travel.self_booking));
+    put!(out, "  {}:", t.label(label::HEADING_FLIGHTS));
     let flights = j.flights_in_order();
     if flights.is_empty() {
         put!(out, "    —");
@@ -169,25 +159,24 @@ fn travel(t: &Text, j: &Journey, out: &mut String) {
         flight(t, id, booking, out);
     }
     let h = &j.travel.housing;
-    put!(out, "  {}:", t.label("heading.housing", "Housing"));
+    put!(out, "  {}:", t.label(label::HEADING_HOUSING));
     put!(
         out,
         "    {}",
-        t.field("field.address", "Address", place(&h.address, &h.city))
+        t.field(label::FIELD_ADDRESS, place(&h.address, &h.city))
     );
     if h.from.is_some() || h.until.is_some() {
         put!(
             out,
             "    {}",
             t.field(
-                "field.dates",
-                "Dates",
+                label::FIELD_DATES,
                 format!("{} – {}", opt_date(h.from), opt_date(h.until))
             )
         );
     }
     let m = &j.travel.meeting;
-    put!(out, "  {}:", t.label("heading.meeting", "Meeting on arrival"));
+    put!(out, "  {}:", t.label(label::HEADING_MEETING));
     if m.name.trim().is_empty() && m.place.trim().is_empty() {
         put!(out, "    —");
     } else {
@@ -197,9 +186,23 @@ fn travel(t: &Text, j: &Journey, out: &mut String) {
             or_dash(&m.organisation),
             or_dash(&m.phone)
         );
-        put!(out, "    {}", t.field("field.met_by", "Met by", who));
-        put!(out, "    Place: {}", or_dash(&m.place));
+        put!(out, "    {}", t.field(label::FIELD_MET_BY, who));
+        put!(
+            out,
+            "    {}",
+            t.field(label::FIELD_MEETING_PLACE, or_dash(&m.place))
+        );
     }
+}
+
+/// Whether the talent may enter their own bookings: `Self-booking by the talent: Allowed`.
+pub(crate) fn self_booking(t: &Text, allowed: bool) -> String {
+    let word = if allowed {
+        label::SELF_BOOKING_ALLOWED
+    } else {
+        label::SELF_BOOKING_NOT_ALLOWED
+    };
+    t.field(label::FIELD_SELF_BOOKING, t.label(word))
 }
 
 /// One booking with its segments, numbered from 1 as `passage flight times` takes them.
@@ -208,19 +211,14 @@ pub(crate) fn flight(t: &Text, id: &str, booking: &FlightBooking, out: &mut Stri
         out,
         "    {id}: {}",
         t.field(
-            "field.booking_reference",
-            "Booking reference",
+            label::FIELD_BOOKING_REFERENCE,
             or_dash(&booking.booking_reference)
         )
     );
     put!(
         out,
         "      {}",
-        t.field(
-            "field.travellers",
-            "Travellers",
-            or_dash(&booking.travellers.join(", "))
-        )
+        t.field(label::FIELD_TRAVELLERS, or_dash(&booking.travellers.join(", ")))
     );
     segments(t, &booking.segments, "      ", out);
 }
@@ -235,18 +233,18 @@ pub(crate) fn segments(
         put!(out, "{indent}{}. {} {}", i + 1, s.flight_number, s.carrier);
         let departs = format!("{} {}", s.from, zoned(&s.departs));
         let arrives = format!("{} {}", s.to, zoned(&s.arrives));
-        put!(out, "{indent}   {}", t.field("field.departs", "Departs", departs));
-        put!(out, "{indent}   {}", t.field("field.arrives", "Arrives", arrives));
+        put!(out, "{indent}   {}", t.field(label::FIELD_DEPARTS, departs));
+        put!(out, "{indent}   {}", t.field(label::FIELD_ARRIVES, arrives));
     }
 }
 
 fn pdo(t: &Text, j: &Journey, out: &mut String) {
-    heading(out, &t.label("heading.pdo", "Pre-departure orientation"));
+    heading(out, &t.label(label::HEADING_PDO));
     for (day, d) in &j.pdo.days {
         put!(
             out,
             "  {} {day}: {} · {}",
-            t.label("field.day", "Day"),
+            t.label(label::FIELD_DAY),
             opt_date(d.date),
             t.word(&d.status)
         );
@@ -262,14 +260,14 @@ fn pdo(t: &Text, j: &Journey, out: &mut String) {
         put!(
             out,
             "  {} {id}: {title} · {}",
-            t.label("field.module", "Module"),
+            t.label(label::FIELD_MODULE),
             t.word(&m.status)
         );
     }
 }
 
 fn family(t: &Text, j: &Journey, out: &mut String) {
-    heading(out, &t.label("heading.family", "Family"));
+    heading(out, &t.label(label::HEADING_FAMILY));
     if j.family.is_empty() {
         put!(out, "  —");
     }

@@ -8,10 +8,11 @@ use passage_core::history::HistoryEntry;
 use passage_core::{CaseSummary, StoreStats};
 
 use super::journey::segments;
-use super::{Text, heading, opt_date, or_dash, place, put, utc};
+use super::{Text, heading, label, opt_date, or_dash, place, put, utc};
 
 pub(crate) fn templates(t: &Text) -> String {
     let mut out = String::new();
+    let newest_mark = format!(" ({})", t.label(label::NOTE_NEWEST));
     for id in t.catalogue.template_ids() {
         let Ok(versions) = t.catalogue.versions(id) else {
             continue;
@@ -19,7 +20,7 @@ pub(crate) fn templates(t: &Text) -> String {
         let newest = versions.last().map(|v| v.version);
         for v in versions {
             let mark = if Some(v.version) == newest {
-                " (newest)"
+                newest_mark.as_str()
             } else {
                 ""
             };
@@ -38,11 +39,11 @@ pub(crate) fn templates(t: &Text) -> String {
 pub(crate) fn cases(t: &Text, cases: &[CaseSummary]) -> String {
     let mut out = String::new();
     if cases.is_empty() {
-        put!(out, "no cases on this device");
+        put!(out, "{}", t.label(label::NOTE_NO_CASES));
     }
     for c in cases {
         if let Some(problem) = &c.problem {
-            put!(out, "{}  cannot be read: {problem}", c.case);
+            put!(out, "{}  {}", c.case, t.field(label::NOTE_UNREADABLE, problem));
             continue;
         }
         put!(
@@ -55,7 +56,7 @@ pub(crate) fn cases(t: &Text, cases: &[CaseSummary]) -> String {
             c.template_version,
             c.tasks_closed,
             c.tasks_total,
-            t.label("heading.tasks", "Tasks").to_lowercase()
+            t.label(label::HEADING_TASKS).to_lowercase()
         );
     }
     out
@@ -64,7 +65,7 @@ pub(crate) fn cases(t: &Text, cases: &[CaseSummary]) -> String {
 /// Open conflicts, values numbered from 1 as `passage conflicts resolve` takes them.
 pub(crate) fn conflicts(t: &Text, conflicts: &[Conflict]) -> String {
     let mut out = String::new();
-    put!(out, "{}", t.label("heading.conflicts", "Conflicts"));
+    put!(out, "{}", t.label(label::HEADING_CONFLICTS));
     if conflicts.is_empty() {
         put!(out, "  —");
     }
@@ -72,9 +73,17 @@ pub(crate) fn conflicts(t: &Text, conflicts: &[Conflict]) -> String {
         put!(out);
         put!(out, "  {} ({})", c.id, t.word(&c.field));
         for (i, v) in c.values.iter().enumerate() {
-            let by = v.by.as_deref().unwrap_or("unknown");
-            let at = v.at.as_ref().map_or_else(|| "unknown time".to_owned(), utc);
-            let shown = if i == 0 { " (shown until resolved)" } else { "" };
+            let by =
+                v.by.clone()
+                    .unwrap_or_else(|| t.label(label::NOTE_UNKNOWN_AUTHOR));
+            let at =
+                v.at.as_ref()
+                    .map_or_else(|| t.label(label::NOTE_UNKNOWN_TIME), utc);
+            let shown = if i == 0 {
+                format!(" ({})", t.label(label::NOTE_SHOWN_UNTIL_RESOLVED))
+            } else {
+                String::new()
+            };
             put!(out, "    {}. {} — {by}, {at}{shown}", i + 1, v.value);
         }
     }
@@ -83,7 +92,7 @@ pub(crate) fn conflicts(t: &Text, conflicts: &[Conflict]) -> String {
 
 pub(crate) fn history(t: &Text, entries: &[HistoryEntry]) -> String {
     let mut out = String::new();
-    put!(out, "{}", t.label("heading.history", "History"));
+    put!(out, "{}", t.label(label::HEADING_HISTORY));
     for e in entries {
         let role = e.role.map_or_else(|| "—".to_owned(), |r| t.word(&r));
         let target = e.target.as_deref().unwrap_or("");
@@ -101,19 +110,23 @@ pub(crate) fn history(t: &Text, entries: &[HistoryEntry]) -> String {
 
 pub(crate) fn arrival_plan(t: &Text, p: &ArrivalPlan) -> String {
     let mut out = String::new();
+    put!(out, "{}", t.field(label::HEADING_ARRIVAL_PLAN, &p.talent_name));
+    let country = t.country(&p.template.id, p.template.version, &p.destination);
+    put!(out, "  {}", t.field(label::FIELD_DESTINATION, country));
     put!(
         out,
-        "{}",
-        t.field("heading.arrival_plan", "Arrival plan", &p.talent_name)
+        "  {}",
+        t.field(label::FIELD_ARRIVAL_CITY, or_dash(&p.arrival_city))
     );
-    let country = t.country(&p.template.id, p.template.version, &p.destination);
-    put!(out, "  {}", t.field("field.destination", "Destination", country));
-    put!(out, "  Arrival city: {}", or_dash(&p.arrival_city));
     if !p.travelling_with.is_empty() {
-        put!(out, "  Travelling with: {}", p.travelling_with.join(", "));
+        put!(
+            out,
+            "  {}",
+            t.field(label::FIELD_TRAVELLING_WITH, p.travelling_with.join(", "))
+        );
     }
 
-    heading(&mut out, &t.label("heading.flights", "Flights"));
+    heading(&mut out, &t.label(label::HEADING_FLIGHTS));
     if p.trips.is_empty() {
         put!(out, "  —");
     }
@@ -122,33 +135,28 @@ pub(crate) fn arrival_plan(t: &Text, p: &ArrivalPlan) -> String {
             out,
             "  {}. {}",
             i + 1,
-            t.field(
-                "field.travellers",
-                "Travellers",
-                or_dash(&trip.travellers.join(", "))
-            )
+            t.field(label::FIELD_TRAVELLERS, or_dash(&trip.travellers.join(", ")))
         );
         segments(t, &trip.segments, "     ", &mut out);
     }
 
-    heading(&mut out, &t.label("heading.housing", "Housing"));
+    heading(&mut out, &t.label(label::HEADING_HOUSING));
     let h = &p.housing;
     put!(
         out,
         "  {}",
-        t.field("field.address", "Address", place(&h.address, &h.city))
+        t.field(label::FIELD_ADDRESS, place(&h.address, &h.city))
     );
     put!(
         out,
         "  {}",
         t.field(
-            "field.dates",
-            "Dates",
+            label::FIELD_DATES,
             format!("{} – {}", opt_date(h.from), opt_date(h.until))
         )
     );
 
-    heading(&mut out, &t.label("heading.meeting", "Meeting on arrival"));
+    heading(&mut out, &t.label(label::HEADING_MEETING));
     let m = &p.met_by;
     if m.name.trim().is_empty() {
         put!(out, "  —");
@@ -159,11 +167,15 @@ pub(crate) fn arrival_plan(t: &Text, p: &ArrivalPlan) -> String {
             or_dash(&m.organisation),
             or_dash(&m.phone)
         );
-        put!(out, "  {}", t.field("field.met_by", "Met by", who));
-        put!(out, "  Place: {}", or_dash(&m.place));
+        put!(out, "  {}", t.field(label::FIELD_MET_BY, who));
+        put!(
+            out,
+            "  {}",
+            t.field(label::FIELD_MEETING_PLACE, or_dash(&m.place))
+        );
     }
 
-    heading(&mut out, &t.label("heading.journey", "Journey"));
+    heading(&mut out, &t.label(label::HEADING_JOURNEY));
     for s in &p.stages {
         put!(
             out,
@@ -177,19 +189,19 @@ pub(crate) fn arrival_plan(t: &Text, p: &ArrivalPlan) -> String {
 
 pub(crate) fn upgrade(t: &Text, template: &str, r: &UpgradeReport) -> String {
     let mut out = String::new();
-    put!(
-        out,
-        "template {template}: v{} → v{}",
-        r.from_version,
-        r.to_version
-    );
+    let versions = format!("{template} v{} → v{}", r.from_version, r.to_version);
+    put!(out, "{}", t.field(label::FIELD_TEMPLATE, versions));
     let title = |id: &str| {
         t.catalogue
             .task_title(template, r.to_version, id, t.locale)
             .unwrap_or(id)
             .to_owned()
     };
-    for (what, ids) in [("added task", &r.added_tasks), ("retired task", &r.retired_tasks)] {
+    for (what, ids) in [
+        (label::DONE_TASK_ADDED, &r.added_tasks),
+        (label::DONE_TASK_RETIRED, &r.retired_tasks),
+    ] {
+        let what = t.label(what);
         for id in ids.iter() {
             put!(out, "  {what} {id}: {}", title(id));
         }
@@ -199,17 +211,40 @@ pub(crate) fn upgrade(t: &Text, template: &str, r: &UpgradeReport) -> String {
             .catalogue
             .module_title(template, r.to_version, id, t.locale)
             .unwrap_or(id);
-        put!(out, "  added module {id}: {name}");
+        put!(out, "  {} {id}: {name}", t.label(label::DONE_MODULE_ADDED));
     }
     if r.added_tasks.is_empty() && r.retired_tasks.is_empty() && r.added_modules.is_empty() {
-        put!(out, "  no task or module changed");
+        put!(out, "  {}", t.label(label::DONE_NOTHING_CHANGED));
     }
     out
 }
 
-pub(crate) fn stats(label: &str, s: &StoreStats) -> String {
-    format!(
-        "{label}: {} change rows ({} bytes), {} snapshot rows ({} bytes)\n",
-        s.change_rows, s.change_bytes, s.snapshot_rows, s.snapshot_bytes
-    )
+/// The store's rows before and after compaction:
+/// `Change rows: 4 → 0 (1830 → 0 bytes)`, then the same for snapshot rows.
+pub(crate) fn stats(t: &Text, before: &StoreStats, after: &StoreStats) -> String {
+    let mut out = String::new();
+    let bytes = t.label(label::NOTE_BYTES);
+    let rows = [
+        (
+            label::FIELD_CHANGE_ROWS,
+            (before.change_rows, before.change_bytes),
+            (after.change_rows, after.change_bytes),
+        ),
+        (
+            label::FIELD_SNAPSHOT_ROWS,
+            (before.snapshot_rows, before.snapshot_bytes),
+            (after.snapshot_rows, after.snapshot_bytes),
+        ),
+    ];
+    for (caption, (rows_before, bytes_before), (rows_after, bytes_after)) in rows {
+        put!(
+            out,
+            "  {}",
+            t.field(
+                caption,
+                format!("{rows_before} → {rows_after} ({bytes_before} → {bytes_after} {bytes})")
+            )
+        );
+    }
+    out
 }

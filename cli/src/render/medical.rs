@@ -3,39 +3,35 @@
 
 use passage_core::doc::medical::Medical;
 
-use super::{Text, heading, opt_date, or_dash, put, zoned};
+use super::{Text, heading, label, opt_date, or_dash, put, zoned};
 
 pub(crate) fn medical(t: &Text, m: &Medical) -> String {
     let mut out = String::new();
-    put!(out, "{}", t.field("heading.medical", "Medical", &m.case_id));
+    put!(out, "{}", t.field(label::HEADING_MEDICAL, &m.case_id));
     let f = &m.fitness;
     let mut fitness = vec![t.word(&f.decision)];
     if let Some(on) = f.decided_on {
         fitness.push(on.to_string());
     }
     if f.valid_until.is_some() {
-        fitness.push(t.field("field.valid_until", "Valid until", opt_date(f.valid_until)));
+        fitness.push(t.field(label::FIELD_VALID_UNTIL, opt_date(f.valid_until)));
     }
-    put!(
-        out,
-        "  {}",
-        t.field("field.fitness", "Fitness to travel", fitness.join(" · "))
-    );
+    put!(out, "  {}", t.field(label::FIELD_FITNESS, fitness.join(" · ")));
 
-    heading(&mut out, &t.label("heading.appointments", "Appointments"));
+    heading(&mut out, &t.label(label::HEADING_APPOINTMENTS));
     let appointments = m.appointments_in_order();
     if appointments.is_empty() {
         put!(out, "  —");
     }
     for (id, a) in appointments {
         put!(out, "  {id}: {}", zoned(&a.at));
-        put!(out, "      {}", t.field("field.clinic", "Clinic", &a.clinic));
+        put!(out, "      {}", t.field(label::FIELD_CLINIC, &a.clinic));
         if !a.purpose.trim().is_empty() {
             put!(out, "      {}", a.purpose);
         }
     }
 
-    heading(&mut out, "Tests");
+    heading(&mut out, &t.label(label::HEADING_TESTS));
     let mut tests: Vec<_> = m.tests.iter().collect();
     tests.sort_by_key(|(id, test)| (test.date, id.as_str()));
     if tests.is_empty() {
@@ -51,7 +47,7 @@ pub(crate) fn medical(t: &Text, m: &Medical) -> String {
         );
     }
 
-    heading(&mut out, "Vaccinations");
+    heading(&mut out, &t.label(label::HEADING_VACCINATIONS));
     let mut vaccinations: Vec<_> = m.vaccinations.iter().collect();
     vaccinations.sort_by_key(|(id, v)| (v.date, id.as_str()));
     if vaccinations.is_empty() {

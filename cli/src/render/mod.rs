@@ -2,11 +2,13 @@
 //! language.
 //!
 //! Words come from the core's catalogue (`core/templates/catalogue.toml`) so that the
-//! terminal says what the apps say; only captions the catalogue lacks fall back to
-//! English. Renderers write into a `String` and never touch stdout, so that output is
+//! terminal says what the apps say. Every label the device prints is listed in
+//! [`label`], with the English it falls back to should the catalogue lack the key (a
+//! test checks that it does not). Renderers write into a `String` and never touch stdout, so that output is
 //! written in one piece and a closed pipe is handled in one place.
 
 pub(crate) mod journey;
+pub(crate) mod label;
 pub(crate) mod lists;
 pub(crate) mod medical;
 
@@ -14,6 +16,8 @@ use chrono::{DateTime, NaiveDate, Offset, Utc};
 use passage_core::Locale;
 use passage_core::template::Catalogue;
 use passage_core::time::ZonedDateTime;
+
+use self::label::Label;
 
 /// Appends one formatted line to a `String`. Writing to a `String` cannot fail, so this
 /// keeps renderers free of `fmt::Result`s that would only ever be `Ok`.
@@ -36,23 +40,27 @@ pub(crate) struct Text {
 }
 
 impl Text {
-    /// The catalogue's label for `key`, or `english` where the catalogue has none.
-    pub(crate) fn label(&self, key: &str, english: &str) -> String {
+    /// The catalogue's text for `label`, or its English where the catalogue has none.
+    pub(crate) fn label(&self, label: Label) -> String {
+        self.lookup(label.key, label.english)
+    }
+
+    /// The label of a word from one of the core's vocabularies (a status, a role...).
+    pub(crate) fn word(&self, word: &impl Word) -> String {
+        self.lookup(&word.key(), &word.text().replace('_', " "))
+    }
+
+    /// A caption with its value: `Employer: AZ Sint-Jan Brugge`.
+    pub(crate) fn field(&self, label: Label, value: impl std::fmt::Display) -> String {
+        format!("{}: {value}", self.label(label))
+    }
+
+    fn lookup(&self, key: &str, english: &str) -> String {
         if self.catalogue.has_label(key) {
             self.catalogue.label(key, self.locale).to_owned()
         } else {
             english.to_owned()
         }
-    }
-
-    /// The label of a word from one of the core's vocabularies (a status, a role...).
-    pub(crate) fn word(&self, word: &impl Word) -> String {
-        self.label(&word.key(), &word.text().replace('_', " "))
-    }
-
-    /// A caption with its value: `Employer: AZ Sint-Jan Brugge`.
-    pub(crate) fn field(&self, key: &str, english: &str, value: impl std::fmt::Display) -> String {
-        format!("{}: {value}", self.label(key, english))
     }
 
     /// The destination country's name, from the template the journey was made from.

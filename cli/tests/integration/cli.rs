@@ -222,10 +222,11 @@ fn new_shows_a_belgian_journey_in_english_arabic_and_french() {
         &templates,
         &[
             "be   v1   BE  Belgique\n",
-            "be   v2   BE  Belgique (newest)",
+            "be   v2   BE  Belgique (la plus récente)",
             "Royaume-Uni",
         ],
     );
+    assert!(!templates.contains("newest"), "English in French:\n{templates}");
 }
 
 #[test]
@@ -302,7 +303,9 @@ fn a_full_edit_flow_shows_in_journey_medical_history_and_export() {
         "--travel",
         "with_talent",
     ]));
-    let cousin = created_id(&cw(&[
+    let added = cw(&[
+        "--lang",
+        "ar",
         "family",
         "add",
         "--name",
@@ -311,8 +314,13 @@ fn a_full_edit_flow_shows_in_journey_medical_history_and_export() {
         "other",
         "--travel",
         "joining_later",
-    ]));
-    cw(&["family", "remove", &cousin]);
+    ]);
+    assert!(added.starts_with("تمت إضافة فرد من العائلة: "), "{added}");
+    let cousin = created_id(&added);
+    assert_eq!(
+        cw(&["family", "remove", &cousin, "--lang", "fr"]),
+        format!("membre de la famille retiré: {cousin}\n")
+    );
     let appointment = created_id(&cw(&[
         "medical",
         "appointment",
@@ -360,7 +368,9 @@ fn a_full_edit_flow_shows_in_journey_medical_history_and_export() {
             "Done · Caseworker · Amira Khoury, ",
             "Notes: Interview on Teams, 10:00 Amman time",
             "Granted (2027-04-30)",
-            "Self-booking by the talent: allowed",
+            "Self-booking by the talent: Allowed",
+            "Template: be v2",
+            "Start: 2026-11-02",
             &format!("{booking}: Booking reference: X7K2QP"),
             "Travellers: Rana Haddad, Lina Haddad",
             "1. RJ131 Royal Jordanian",
@@ -392,6 +402,23 @@ fn a_full_edit_flow_shows_in_journey_medical_history_and_export() {
         "due date not cleared: {collect_visa}"
     );
 
+    // The same journey in Arabic: every caption from the catalogue, none in English.
+    let ar = cw(&["show", "--lang", "ar"]);
+    assert_has(
+        &ar,
+        &[
+            "النموذج: be v2",
+            "تاريخ البدء: 2026-11-02",
+            "ملف الحالة: ",
+            "حجز المرشّح لرحلاته بنفسه: مسموح",
+            "مكان اللقاء: Brussels Airport, arrivals hall, meeting point",
+            "في الاستقبال: Joris Peeters",
+        ],
+    );
+    for english in ["Template", "Start:", "Case:", "Self-booking", "allowed", "Place:"] {
+        assert!(!ar.contains(english), "{english:?} in Arabic:\n{ar}");
+    }
+
     let medical = cw(&["medical", "show"]);
     assert_has(
         &medical,
@@ -418,6 +445,17 @@ fn a_full_edit_flow_shows_in_journey_medical_history_and_export() {
         ],
     );
     assert!(!history.contains("X-ray"), "the history names a medical value");
+    let medical_ar = cw(&["medical", "show", "--lang", "ar"]);
+    assert_has(
+        &medical_ar,
+        &["== الفحوصات ==", "== اللقاحات ==", "2027-01-14 · MMR"],
+    );
+    for english in ["Tests", "Vaccinations"] {
+        assert!(
+            !medical_ar.contains(english),
+            "{english:?} in Arabic:\n{medical_ar}"
+        );
+    }
 
     let export_path = store.with_file_name("export.json");
     let export_arg = export_path.to_str().expect("UTF-8 path");
@@ -454,8 +492,14 @@ fn a_full_edit_flow_shows_in_journey_medical_history_and_export() {
             "Brugge",
             "Lina Haddad",
             "المطابقة مع صاحب عمل · جارية",
+            "مدينة الوصول: ",
+            "المرافقون في السفر: Lina Haddad",
+            "مكان اللقاء: Brussels Airport",
         ],
     );
+    for english in ["Arrival city", "Travelling with", "Place:"] {
+        assert!(!plan.contains(english), "{english:?} in Arabic:\n{plan}");
+    }
     assert!(
         !plan.contains("الفحص الطبي"),
         "the arrival plan names the medical check:\n{plan}"
@@ -734,7 +778,7 @@ fn upgrade_keeps_progress_and_shows_retired_tasks_that_have_it() {
     assert_has(
         &report,
         &[
-            "template be: v1 → v2",
+            "Template: be v1 → v2",
             "added task open_bank_account: Open a bank account",
             "retired task print_documents: Print copies of your travel documents",
         ],
@@ -743,7 +787,7 @@ fn upgrade_keeps_progress_and_shows_retired_tasks_that_have_it() {
     assert_has(
         &tasks,
         &[
-            "print_documents: Imprimer des copies de vos documents de voyage (retired)",
+            "print_documents: Imprimer des copies de vos documents de voyage (retirée)",
             "En cours · Talent",
             "open_bank_account: Ouvrir un compte bancaire",
         ],
@@ -752,11 +796,7 @@ fn upgrade_keeps_progress_and_shows_retired_tasks_that_have_it() {
     let compact = ok(store, "caseworker", &["compact"]);
     assert_has(
         &compact,
-        &[
-            "journey, medical",
-            "before: 4 change rows",
-            "after : 0 change rows",
-        ],
+        &["journey, medical", "Change rows: 4 → 0 (", "Snapshot rows: 0 → "],
     );
     // Compaction changes how the case is stored, not what it says.
     assert_eq!(ok(store, "caseworker", &["--lang", "fr", "tasks"]), tasks);
@@ -803,6 +843,18 @@ fn conflicts_list_who_set_each_value_and_resolve_by_number() {
             "(shown until resolved)",
         ],
     );
+    let fr = ok(store, "caseworker", &["conflicts", "--lang", "fr"]);
+    assert_has(
+        &fr,
+        &[
+            "Conflits\n",
+            &format!("{id} (Décision sur le permis)"),
+            "(affichée jusqu'à la résolution)",
+        ],
+    );
+    for english in ["permit decision", "Permit decision", "shown until resolved"] {
+        assert!(!fr.contains(english), "{english:?} in French:\n{fr}");
+    }
     let refused = listed
         .lines()
         .find(|l| l.contains("refused"))
@@ -811,7 +863,7 @@ fn conflicts_list_who_set_each_value_and_resolve_by_number() {
         .to_owned();
     assert_eq!(
         ok(store, "caseworker", &["conflicts", "resolve", id, &refused]),
-        format!("conflict {id}: value {refused} kept\n")
+        format!("conflict resolved: {id} · Value kept: {refused}\n")
     );
     let after: Value =
         serde_json::from_str(&ok(store, "caseworker", &["--json", "conflicts"])).expect("JSON");

@@ -95,7 +95,7 @@ fn every_label_the_code_uses_exists() {
     keys.extend(PermitDecision::ALL.iter().map(|v| v.label_key()));
     keys.extend(FitnessDecision::ALL.iter().map(|v| v.label_key()));
     keys.extend(StageProgress::ALL.iter().map(|v| v.label_key()));
-    let _ = CriticalField::ALL;
+    keys.extend(CriticalField::ALL.iter().map(|v| v.label_key()));
     let missing: Vec<&String> = keys.iter().filter(|k| !catalogue.has_label(k)).collect();
     assert!(
         missing.is_empty(),

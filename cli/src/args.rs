@@ -49,7 +49,7 @@ pub(crate) struct Cli {
     #[arg(long, env = "PASSAGE_ROLE", default_value = "caseworker", value_parser = words!(Role), global = true)]
     pub(crate) role: Role,
 
-    /// Your name, written into the history of every change [default: $USER]
+    /// Your name, written into the history of every change [default: $USER, else the role]
     #[arg(long, env = "PASSAGE_NAME", value_name = "NAME")]
     pub(crate) name: Option<String>,
 

@@ -35,7 +35,7 @@ impl Ctx {
             .clone()
             .or_else(|| std::env::var("USER").ok())
             .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| "caseworker".to_owned());
+            .unwrap_or_else(|| cli.role.as_str().to_owned());
         Ok(Ctx {
             text: Text {
                 catalogue: Catalogue::builtin()?,

@@ -9,11 +9,9 @@
 //! caseworker devices compute it on demand.
 
 use autosurgeon::Reconcile;
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::doc::codec;
-use crate::doc::journey::{ArrivalMeeting, FlightSegment, Journey, TemplateRef};
+use crate::doc::journey::{ArrivalMeeting, FlightSegment, Housing, Journey, TemplateRef};
 use crate::model::{FamilyTravel, StageId, StageProgress};
 
 /// The hydrated `arrival-plan` document.
@@ -32,7 +30,7 @@ pub struct ArrivalPlan {
     /// Trips in departure order. Booking references are left out: they let whoever
     /// holds them change the booking.
     pub trips: Vec<Trip>,
-    pub housing: PlanHousing,
+    pub housing: Housing,
     pub met_by: ArrivalMeeting,
     /// Family members travelling with the talent.
     pub travelling_with: Vec<String>,
@@ -44,16 +42,6 @@ pub struct ArrivalPlan {
 pub struct Trip {
     pub travellers: Vec<String>,
     pub segments: Vec<FlightSegment>,
-}
-
-#[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
-pub struct PlanHousing {
-    pub address: String,
-    pub city: String,
-    #[autosurgeon(with = "codec::opt_date")]
-    pub from: Option<NaiveDate>,
-    #[autosurgeon(with = "codec::opt_date")]
-    pub until: Option<NaiveDate>,
 }
 
 #[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
@@ -119,12 +107,7 @@ pub fn project(journey: &Journey) -> ArrivalPlan {
         template: journey.template.clone(),
         arrival_city,
         trips,
-        housing: PlanHousing {
-            address: housing.address.clone(),
-            city: housing.city.clone(),
-            from: housing.from,
-            until: housing.until,
-        },
+        housing: housing.clone(),
         met_by: journey.travel.meeting.clone(),
         travelling_with,
         stages,

@@ -9,7 +9,7 @@ use passage_core::doc::journey::{FlightBooking, Journey, Task};
 use passage_core::model::{Owner, StageId, TaskStatus};
 use serde::Serialize;
 
-use super::{Text, heading, label, opt_date, or_dash, place, put, utc, zoned};
+use super::{Text, heading, label, meeting, opt_date, or_dash, place, put, utc, zoned};
 
 /// Everything `passage show` prints.
 pub(crate) fn journey(t: &Text, j: &Journey) -> String {
@@ -175,24 +175,8 @@ fn travel(t: &Text, j: &Journey, out: &mut String) {
             )
         );
     }
-    let m = &j.travel.meeting;
     put!(out, "  {}:", t.label(label::HEADING_MEETING));
-    if m.name.trim().is_empty() && m.place.trim().is_empty() {
-        put!(out, "    —");
-    } else {
-        let who = format!(
-            "{} ({}) · {}",
-            m.name,
-            or_dash(&m.organisation),
-            or_dash(&m.phone)
-        );
-        put!(out, "    {}", t.field(label::FIELD_MET_BY, who));
-        put!(
-            out,
-            "    {}",
-            t.field(label::FIELD_MEETING_PLACE, or_dash(&m.place))
-        );
-    }
+    meeting(out, t, &j.travel.meeting, "    ");
 }
 
 /// Whether the talent may enter their own bookings: `Self-booking by the talent: Allowed`.

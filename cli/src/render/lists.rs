@@ -8,7 +8,7 @@ use passage_core::history::HistoryEntry;
 use passage_core::{CaseSummary, StoreStats};
 
 use super::journey::segments;
-use super::{Text, heading, label, opt_date, or_dash, place, put, utc};
+use super::{Text, heading, label, meeting, opt_date, or_dash, place, put, utc};
 
 pub(crate) fn templates(t: &Text) -> String {
     let mut out = String::new();
@@ -157,23 +157,7 @@ pub(crate) fn arrival_plan(t: &Text, p: &ArrivalPlan) -> String {
     );
 
     heading(&mut out, &t.label(label::HEADING_MEETING));
-    let m = &p.met_by;
-    if m.name.trim().is_empty() {
-        put!(out, "  —");
-    } else {
-        let who = format!(
-            "{} ({}) · {}",
-            m.name,
-            or_dash(&m.organisation),
-            or_dash(&m.phone)
-        );
-        put!(out, "  {}", t.field(label::FIELD_MET_BY, who));
-        put!(
-            out,
-            "  {}",
-            t.field(label::FIELD_MEETING_PLACE, or_dash(&m.place))
-        );
-    }
+    meeting(&mut out, t, &p.met_by, "  ");
 
     heading(&mut out, &t.label(label::HEADING_JOURNEY));
     for s in &p.stages {

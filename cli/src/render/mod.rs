@@ -145,6 +145,32 @@ pub(crate) fn opt_date(d: Option<NaiveDate>) -> String {
 }
 
 /// A free-text value, or a dash when it is empty.
+/// Who meets the talent on arrival and where, one line each after `indent`; a dash
+/// when nobody is set yet. Shared by the journey and the arrival plan.
+pub(crate) fn meeting(
+    out: &mut String,
+    t: &Text,
+    m: &passage_core::doc::journey::ArrivalMeeting,
+    indent: &str,
+) {
+    if m.name.trim().is_empty() && m.place.trim().is_empty() {
+        put!(out, "{indent}—");
+        return;
+    }
+    let who = format!(
+        "{} ({}) · {}",
+        m.name,
+        or_dash(&m.organisation),
+        or_dash(&m.phone)
+    );
+    put!(out, "{indent}{}", t.field(label::FIELD_MET_BY, who));
+    put!(
+        out,
+        "{indent}{}",
+        t.field(label::FIELD_MEETING_PLACE, or_dash(&m.place))
+    );
+}
+
 pub(crate) fn or_dash(s: &str) -> &str {
     if s.trim().is_empty() { "—" } else { s }
 }

@@ -17,7 +17,7 @@ use crate::doc::journey::{
     self, ArrivalMeeting, FamilyMember, FlightBooking, Housing, Journey, PDO_DAYS, UpgradeReport,
 };
 use crate::doc::medical::{self, Appointment, Fitness, MedicalTest, Vaccination};
-use crate::doc::{self, WriteError};
+use crate::doc::{self, WriteError, journey_write};
 use crate::error::{Error, Result};
 use crate::ids::{DocId, DocKind, entity_id};
 use crate::model::{ModuleStatus, Owner, PdoDayStatus, PermitDecision, TaskStatus};
@@ -201,7 +201,7 @@ pub(crate) fn apply(
     id: &DocId,
     edit: &Edit,
     ctx: &EditContext<'_>,
-    tasks: &mut journey::TaskIndex,
+    tasks: &mut journey_write::TaskIndex,
 ) -> Result<Outcome> {
     let role = ctx.identity.role;
     let write = |r: Result<(), WriteError>| r.map_err(|e| e.into_error(id));
@@ -213,7 +213,7 @@ pub(crate) fn apply(
                 Some(Owner::Talent) => Action::UpdateTalentTask,
                 _ => Action::UpdateStaffTask,
             })?;
-            write(journey::set_task_status(
+            write(journey_write::set_task_status(
                 doc,
                 &found,
                 *status,
@@ -225,26 +225,26 @@ pub(crate) fn apply(
             role.require(Action::EditTaskNotes)?;
             check_text("notes", notes, true)?;
             let found = task_ref(doc, tasks, task)?;
-            write(journey::set_task_notes(doc, &found, notes))?;
+            write(journey_write::set_task_notes(doc, &found, notes))?;
         }
         Edit::SetTaskDue { task, due } => {
             role.require(Action::SetDueDates)?;
             let found = task_ref(doc, tasks, task)?;
-            write(journey::set_task_due(doc, &found, *due))?;
+            write(journey_write::set_task_due(doc, &found, *due))?;
         }
         Edit::SetPermitDecision { decision, decided_on } => {
             role.require(Action::SetPermitDecision)?;
-            write(journey::set_permit(doc, *decision, *decided_on))?;
+            write(journey_write::set_permit(doc, *decision, *decided_on))?;
         }
         Edit::AllowSelfBooking { allowed } => {
             role.require(Action::AllowSelfBooking)?;
-            write(journey::set_self_booking(doc, *allowed))?;
+            write(journey_write::set_self_booking(doc, *allowed))?;
         }
         Edit::AddFlight { booking } => {
             require_booking_right(doc, ctx)?;
             check_booking(booking)?;
             let new_id = entity_id();
-            write(journey::add_flight(doc, &new_id, booking))?;
+            write(journey_write::add_flight(doc, &new_id, booking))?;
             outcome.created = Some(new_id);
         }
         Edit::ChangeFlightTimes {
@@ -254,13 +254,13 @@ pub(crate) fn apply(
             arrives,
         } => {
             require_booking_right(doc, ctx)?;
-            let seg = journey::segment(doc, booking, *segment)
+            let seg = journey_write::segment(doc, booking, *segment)
                 .ok_or_else(|| Error::NotFound(format!("flight {booking} segment {segment}")))?;
             let current: journey::FlightSegment = doc::read::object(doc, id, &seg)?;
             let dep = departs.unwrap_or(current.departs);
             let arr = arrives.unwrap_or(current.arrives);
             check_times(&dep, &arr)?;
-            write(journey::set_segment_times(doc, &seg, *departs, *arrives))?;
+            write(journey_write::set_segment_times(doc, &seg, *departs, *arrives))?;
         }
         Edit::SetHousing { housing } => {
             role.require(Action::SetHousing)?;
@@ -273,7 +273,7 @@ pub(crate) fn apply(
                     "housing ends ({until}) before it starts ({from})"
                 )));
             }
-            write(journey::set_housing(doc, housing))?;
+            write(journey_write::set_housing(doc, housing))?;
         }
         Edit::SetArrivalMeeting { meeting } => {
             role.require(Action::SetArrivalMeeting)?;
@@ -285,7 +285,7 @@ pub(crate) fn apply(
             ] {
                 check_text(what, text, true)?;
             }
-            write(journey::set_meeting(doc, meeting))?;
+            write(journey_write::set_meeting(doc, meeting))?;
         }
         Edit::SchedulePdo { days } => {
             role.require(Action::ManagePdo)?;
@@ -294,7 +294,7 @@ pub(crate) fn apply(
                     "the three PDO days must be in order, on different dates".into(),
                 ));
             }
-            write(journey::schedule_pdo(doc, days))?;
+            write(journey_write::schedule_pdo(doc, days))?;
         }
         Edit::MarkPdoAttendance { day, status } => {
             role.require(Action::ManagePdo)?;
@@ -303,28 +303,28 @@ pub(crate) fn apply(
                     "PDO day {day}: the course has days 1 to {PDO_DAYS}"
                 )));
             }
-            write(journey::set_pdo_day_status(doc, *day, *status))?;
+            write(journey_write::set_pdo_day_status(doc, *day, *status))?;
         }
         Edit::SetPdoModuleStatus { module, status } => {
             role.require(Action::ManagePdo)?;
-            if !journey::module_exists(doc, module) {
+            if !journey_write::module_exists(doc, module) {
                 return Err(Error::NotFound(format!("PDO module {module}")));
             }
-            write(journey::set_module_status(doc, module, *status))?;
+            write(journey_write::set_module_status(doc, module, *status))?;
         }
         Edit::AddFamilyMember { member } => {
             role.require(Action::EditFamily)?;
             check_text("name", &member.name, false)?;
             let new_id = entity_id();
-            write(journey::add_family_member(doc, &new_id, member))?;
+            write(journey_write::add_family_member(doc, &new_id, member))?;
             outcome.created = Some(new_id);
         }
         Edit::RemoveFamilyMember { member } => {
             role.require(Action::EditFamily)?;
-            if !journey::family_member_exists(doc, member) {
+            if !journey_write::family_member_exists(doc, member) {
                 return Err(Error::NotFound(format!("family member {member}")));
             }
-            write(journey::remove_family_member(doc, member))?;
+            write(journey_write::remove_family_member(doc, member))?;
         }
         Edit::UpgradeTemplate => {
             role.require(Action::UpgradeTemplate)?;
@@ -336,7 +336,7 @@ pub(crate) fn apply(
                     target.id, current.template.version
                 )));
             }
-            let report = journey::upgrade(doc, &current, target).map_err(|e| e.into_error(id))?;
+            let report = journey_write::upgrade(doc, &current, target).map_err(|e| e.into_error(id))?;
             outcome.upgrade = Some(report);
         }
         Edit::AddAppointment { appointment } => {
@@ -399,7 +399,11 @@ pub(crate) fn note(edit: &Edit, identity: &Identity) -> crate::history::ChangeNo
     crate::history::ChangeNote::new(identity, edit.name(), edit.target())
 }
 
-fn task_ref(doc: &AutoCommit, tasks: &mut journey::TaskIndex, task: &str) -> Result<journey::TaskRef> {
+fn task_ref(
+    doc: &AutoCommit,
+    tasks: &mut journey_write::TaskIndex,
+    task: &str,
+) -> Result<journey_write::TaskRef> {
     tasks
         .find(doc, task)
         .ok_or_else(|| Error::NotFound(format!("task {task}")))
@@ -411,7 +415,7 @@ fn require_booking_right(doc: &AutoCommit, ctx: &EditContext<'_>) -> Result<()> 
     if role.may(Action::EditBookings) {
         return Ok(());
     }
-    if journey::self_booking_allowed(doc) {
+    if journey_write::self_booking_allowed(doc) {
         role.require(Action::BookOwnTravel)
     } else {
         role.require(Action::EditBookings)

@@ -14,6 +14,7 @@
 
 pub mod codec;
 pub mod journey;
+pub(crate) mod journey_write;
 pub mod medical;
 pub(crate) mod read;
 

@@ -12,7 +12,7 @@ use automerge::{ActorId, AutoCommit, Change, ChangeHash, ReadDoc};
 use sha2::{Digest, Sha256};
 
 use super::db::{CHANGE, ChunkRow};
-use crate::doc::journey::TaskIndex;
+use crate::doc::journey_write::TaskIndex;
 use crate::error::{Error, Result};
 use crate::ids::DocId;
 

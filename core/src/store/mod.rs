@@ -7,20 +7,23 @@
 //! memory never runs ahead of the file.
 
 mod db;
+mod inner;
 mod loaded;
+mod options;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use automerge::transaction::CommitOptions;
 use automerge::{ActorId, AutoCommit, ChangeHash};
-use serde::Serialize;
 
 use self::db::Db;
 pub use self::db::Durability;
+use self::inner::{Inner, new_doc};
 use self::loaded::LoadedDoc;
 pub use self::loaded::{MAX_CHUNK_BYTES, MAX_DOC_BYTES};
+pub use self::options::{CaseSummary, CompactionPolicy, StoreOptions, StoreStats};
 use crate::access::{Action, Identity};
 use crate::arrival_plan::{self, ArrivalPlan};
 use crate::conflict::{self, Conflict};
@@ -29,104 +32,15 @@ use crate::doc::medical::Medical;
 use crate::edit::{self, Applied, Edit, EditContext};
 use crate::error::{Error, Result};
 use crate::export::{CaseExport, EXPORT_FORMAT, EXPORT_VERSION};
-use crate::history::{self, ChangeNote, HistoryEntry};
+use crate::history::{ChangeNote, HistoryEntry};
 use crate::ids::{CaseId, DocId, DocKind};
 use crate::template::Catalogue;
-use crate::time::{SharedClock, SystemClock};
-
-/// When a document's change rows are folded into one snapshot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CompactionPolicy {
-    /// Compact once a document has this many change rows...
-    pub max_change_rows: usize,
-    /// ...and they weigh at least this share (in percent) of its snapshot.
-    pub min_change_percent: usize,
-}
-
-impl Default for CompactionPolicy {
-    /// After 64 changes, if they weigh at least a tenth of the snapshot. Opening a
-    /// document then applies at most a few dozen changes on top of its snapshot
-    /// (measured: rows past the snapshot are what makes a store slower to open than a
-    /// bare `load`), and a compaction (`save()` plus a verifying reload, tens of
-    /// milliseconds for a 5,000-change journey) comes at most once every 64 edits.
-    /// automerge-repo waits until the changes weigh as much as the snapshot
-    /// (../shared/reference/tech-anchors.md §1); we favour opening.
-    fn default() -> Self {
-        Self {
-            max_change_rows: 64,
-            min_change_percent: 10,
-        }
-    }
-}
-
-/// How a store is opened.
-#[derive(Clone, Debug)]
-pub struct StoreOptions {
-    pub durability: Durability,
-    pub compaction: CompactionPolicy,
-    pub clock: SharedClock,
-    /// Documents kept decoded in memory; the least recently used are dropped beyond it.
-    pub cached_documents: usize,
-    /// A quota for the SQLite file, in bytes (rounded down to whole pages). A write past
-    /// it fails with [`Error::DiskFull`] like a full disk does. `None`: no quota.
-    pub max_size_bytes: Option<u64>,
-}
-
-impl Default for StoreOptions {
-    fn default() -> Self {
-        Self {
-            durability: Durability::Full,
-            compaction: CompactionPolicy::default(),
-            clock: Arc::new(SystemClock),
-            cached_documents: 32,
-            max_size_bytes: None,
-        }
-    }
-}
-
-/// A case on this device, for lists.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct CaseSummary {
-    pub case: CaseId,
-    pub talent_name: String,
-    /// ISO 3166-1 alpha-2 code of the destination country.
-    pub destination: String,
-    pub template_id: String,
-    pub template_version: u64,
-    /// Tasks done or not applicable, and all live tasks (journey readers only).
-    pub tasks_closed: usize,
-    pub tasks_total: usize,
-    /// Why the case cannot be read (a corrupt document, say). The other fields are
-    /// empty then; the rest of the list is unaffected.
-    pub problem: Option<String>,
-}
-
-/// What is on disk.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct StoreStats {
-    pub change_rows: u64,
-    pub change_bytes: u64,
-    pub snapshot_rows: u64,
-    pub snapshot_bytes: u64,
-}
 
 /// A device's store of cases. Cheap to share between threads (`&self` methods, one
 /// internal lock: SQLite has one writer anyway).
 #[derive(Debug)]
 pub struct Store {
     inner: Mutex<Inner>,
-}
-
-#[derive(Debug)]
-struct Inner {
-    db: Db,
-    identity: Identity,
-    options: StoreOptions,
-    /// A fresh actor per opened store: two processes on one file, or a store restored
-    /// from a backup, never reuse an actor's sequence numbers.
-    actor: ActorId,
-    docs: HashMap<DocId, LoadedDoc>,
-    uses: u64,
 }
 
 impl Store {
@@ -558,162 +472,5 @@ impl Store {
     /// Drops every decoded document from memory; the next read loads from disk.
     pub fn evict_all(&self) {
         self.lock().docs.clear();
-    }
-}
-
-/// A new Automerge document holding `value`, committed as one change.
-fn new_doc<T: autosurgeon::Reconcile>(
-    inner: &Inner,
-    value: &T,
-    note: &ChangeNote,
-) -> std::result::Result<AutoCommit, autosurgeon::ReconcileError> {
-    let mut doc = AutoCommit::new().with_actor(inner.actor.clone());
-    autosurgeon::reconcile(&mut doc, value)?;
-    doc.commit_with(
-        CommitOptions::default()
-            .with_message(note.encode())
-            .with_time(inner.options.clock.now().timestamp()),
-    );
-    Ok(doc)
-}
-
-impl Inner {
-    fn conflicts(&mut self, case: &CaseId) -> Result<Vec<Conflict>> {
-        let role = self.identity.role;
-        role.require(Action::ReadJourney)?;
-        let mut found = Vec::new();
-        for (kind, action) in [
-            (DocKind::Journey, Action::ReadJourney),
-            (DocKind::Medical, Action::ReadMedical),
-        ] {
-            if role.may(action) {
-                let loaded = self.loaded(&case.doc(kind))?;
-                found.extend(conflict::list(&loaded.doc, kind));
-            }
-        }
-        Ok(found)
-    }
-
-    fn history(&mut self, case: &CaseId) -> Result<Vec<HistoryEntry>> {
-        let role = self.identity.role;
-        role.require(Action::ReadHistory)?;
-        let mut entries = Vec::new();
-        for (kind, action) in [
-            (DocKind::Journey, Action::ReadJourney),
-            (DocKind::Medical, Action::ReadMedical),
-        ] {
-            if role.may(action) {
-                let loaded = self.loaded(&case.doc(kind))?;
-                entries.extend(history::entries(&mut loaded.doc, kind));
-            }
-        }
-        Ok(history::merge(entries))
-    }
-
-    fn now_secs(&self) -> i64 {
-        self.options.clock.now().timestamp()
-    }
-
-    fn require_read(&self, kind: DocKind) -> Result<()> {
-        self.identity.role.require(match kind {
-            DocKind::Journey => Action::ReadJourney,
-            DocKind::Medical => Action::ReadMedical,
-            DocKind::ArrivalPlan => Action::ReadArrivalPlan,
-        })
-    }
-
-    fn cache(&mut self, id: DocId, mut doc: LoadedDoc) {
-        self.uses += 1;
-        doc.last_used = self.uses;
-        self.docs.insert(id, doc);
-        while self.docs.len() > self.options.cached_documents.max(1) {
-            let oldest = self
-                .docs
-                .iter()
-                .min_by_key(|(_, d)| d.last_used)
-                .map(|(k, _)| k.clone());
-            match oldest {
-                Some(k) => self.docs.remove(&k),
-                None => break,
-            };
-        }
-    }
-
-    /// The decoded document, from memory or disk.
-    fn loaded(&mut self, id: &DocId) -> Result<&mut LoadedDoc> {
-        if !self.docs.contains_key(id) {
-            let rows = self.db.chunks(id)?;
-            if rows.is_empty() {
-                return Err(Error::NotFound(format!("document {id}")));
-            }
-            let doc = loaded::load(id, rows, self.actor.clone())?;
-            self.cache(id.clone(), doc);
-        }
-        self.uses += 1;
-        let uses = self.uses;
-        let doc = self
-            .docs
-            .get_mut(id)
-            .ok_or_else(|| Error::NotFound(format!("document {id}")))?;
-        doc.last_used = uses;
-        Ok(doc)
-    }
-
-    fn read<T: serde::de::DeserializeOwned>(&mut self, id: &DocId) -> Result<T> {
-        let loaded = self.loaded(id)?;
-        crate::doc::hydrate(&loaded.doc, id)
-    }
-
-    /// Writes change rows; on failure drops the decoded document so that memory does
-    /// not keep changes the disk does not have.
-    fn persist(&mut self, id: &DocId, rows: &[(Vec<u8>, Vec<u8>)]) -> Result<usize> {
-        match self.db.append_changes(id, rows) {
-            Ok(added) => {
-                if let Some(loaded) = self.docs.get_mut(id) {
-                    loaded.change_rows += added;
-                    loaded.change_bytes += rows.iter().map(|r| r.1.len()).sum::<usize>();
-                }
-                Ok(added)
-            }
-            Err(e) => {
-                self.docs.remove(id);
-                Err(e)
-            }
-        }
-    }
-
-    /// Compacts the document if the policy says so. The edit that triggered it is
-    /// already committed, so a failure here (a full disk, say) must not turn it into an
-    /// error: compaction runs in one transaction, leaves the rows as they were, and is
-    /// tried again after the next edit.
-    fn maybe_compact(&mut self, id: &DocId) {
-        let policy = self.options.compaction;
-        let Some(loaded) = self.docs.get(id) else { return };
-        let due = loaded.change_rows >= policy.max_change_rows
-            && loaded.change_bytes * 100 >= loaded.snapshot_bytes * policy.min_change_percent;
-        if due && let Err(error) = self.compact(id) {
-            tracing::warn!(doc = %id, %error, "compaction failed; the changes stay as they are");
-        }
-    }
-
-    fn compact(&mut self, id: &DocId) -> Result<()> {
-        self.loaded(id)?;
-        let Inner { db, docs, .. } = self;
-        let loaded = docs
-            .get_mut(id)
-            .ok_or_else(|| Error::NotFound(format!("document {id}")))?;
-        let snapshot = loaded::snapshot(id, &mut loaded.doc)?;
-        let doc = &loaded.doc;
-        db.replace_with_snapshot(
-            id,
-            &snapshot.key,
-            &snapshot.heads,
-            &snapshot.bytes,
-            |kind, hash, heads| loaded::covers(doc, kind, hash, heads),
-        )?;
-        loaded.change_rows = 0;
-        loaded.change_bytes = 0;
-        loaded.snapshot_bytes = snapshot.bytes.len();
-        Ok(())
     }
 }

@@ -1,0 +1,188 @@
+//! The state behind [`super::Store`]'s lock, and the operations the public methods
+//! share: the cache of decoded documents, reading, persisting and compacting.
+//!
+//! Public methods lock once and call these, so that one public call is one consistent
+//! view (an export reads journey, medical, conflicts and history under one lock).
+
+use std::collections::HashMap;
+
+use automerge::transaction::CommitOptions;
+use automerge::{ActorId, AutoCommit};
+
+use super::StoreOptions;
+use super::db::Db;
+use super::loaded::{self, LoadedDoc};
+use crate::access::{Action, Identity};
+use crate::conflict::{self, Conflict};
+use crate::error::{Error, Result};
+use crate::history::{self, ChangeNote, HistoryEntry};
+use crate::ids::{CaseId, DocId, DocKind};
+
+#[derive(Debug)]
+pub(super) struct Inner {
+    pub(super) db: Db,
+    pub(super) identity: Identity,
+    pub(super) options: StoreOptions,
+    /// A fresh actor per opened store: two processes on one file, or a store restored
+    /// from a backup, never reuse an actor's sequence numbers.
+    pub(super) actor: ActorId,
+    pub(super) docs: HashMap<DocId, LoadedDoc>,
+    pub(super) uses: u64,
+}
+
+/// A new Automerge document holding `value`, committed as one change.
+pub(super) fn new_doc<T: autosurgeon::Reconcile>(
+    inner: &Inner,
+    value: &T,
+    note: &ChangeNote,
+) -> std::result::Result<AutoCommit, autosurgeon::ReconcileError> {
+    let mut doc = AutoCommit::new().with_actor(inner.actor.clone());
+    autosurgeon::reconcile(&mut doc, value)?;
+    doc.commit_with(
+        CommitOptions::default()
+            .with_message(note.encode())
+            .with_time(inner.options.clock.now().timestamp()),
+    );
+    Ok(doc)
+}
+
+impl Inner {
+    pub(super) fn conflicts(&mut self, case: &CaseId) -> Result<Vec<Conflict>> {
+        let role = self.identity.role;
+        role.require(Action::ReadJourney)?;
+        let mut found = Vec::new();
+        for (kind, action) in [
+            (DocKind::Journey, Action::ReadJourney),
+            (DocKind::Medical, Action::ReadMedical),
+        ] {
+            if role.may(action) {
+                let loaded = self.loaded(&case.doc(kind))?;
+                found.extend(conflict::list(&loaded.doc, kind));
+            }
+        }
+        Ok(found)
+    }
+
+    pub(super) fn history(&mut self, case: &CaseId) -> Result<Vec<HistoryEntry>> {
+        let role = self.identity.role;
+        role.require(Action::ReadHistory)?;
+        let mut entries = Vec::new();
+        for (kind, action) in [
+            (DocKind::Journey, Action::ReadJourney),
+            (DocKind::Medical, Action::ReadMedical),
+        ] {
+            if role.may(action) {
+                let loaded = self.loaded(&case.doc(kind))?;
+                entries.extend(history::entries(&mut loaded.doc, kind));
+            }
+        }
+        Ok(history::merge(entries))
+    }
+
+    pub(super) fn now_secs(&self) -> i64 {
+        self.options.clock.now().timestamp()
+    }
+
+    pub(super) fn require_read(&self, kind: DocKind) -> Result<()> {
+        self.identity.role.require(match kind {
+            DocKind::Journey => Action::ReadJourney,
+            DocKind::Medical => Action::ReadMedical,
+            DocKind::ArrivalPlan => Action::ReadArrivalPlan,
+        })
+    }
+
+    pub(super) fn cache(&mut self, id: DocId, mut doc: LoadedDoc) {
+        self.uses += 1;
+        doc.last_used = self.uses;
+        self.docs.insert(id, doc);
+        while self.docs.len() > self.options.cached_documents.max(1) {
+            let oldest = self
+                .docs
+                .iter()
+                .min_by_key(|(_, d)| d.last_used)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => self.docs.remove(&k),
+                None => break,
+            };
+        }
+    }
+
+    /// The decoded document, from memory or disk.
+    pub(super) fn loaded(&mut self, id: &DocId) -> Result<&mut LoadedDoc> {
+        if !self.docs.contains_key(id) {
+            let rows = self.db.chunks(id)?;
+            if rows.is_empty() {
+                return Err(Error::NotFound(format!("document {id}")));
+            }
+            let doc = loaded::load(id, rows, self.actor.clone())?;
+            self.cache(id.clone(), doc);
+        }
+        self.uses += 1;
+        let uses = self.uses;
+        let doc = self
+            .docs
+            .get_mut(id)
+            .ok_or_else(|| Error::NotFound(format!("document {id}")))?;
+        doc.last_used = uses;
+        Ok(doc)
+    }
+
+    pub(super) fn read<T: serde::de::DeserializeOwned>(&mut self, id: &DocId) -> Result<T> {
+        let loaded = self.loaded(id)?;
+        crate::doc::hydrate(&loaded.doc, id)
+    }
+
+    /// Writes change rows; on failure drops the decoded document so that memory does
+    /// not keep changes the disk does not have.
+    pub(super) fn persist(&mut self, id: &DocId, rows: &[(Vec<u8>, Vec<u8>)]) -> Result<usize> {
+        match self.db.append_changes(id, rows) {
+            Ok(added) => {
+                if let Some(loaded) = self.docs.get_mut(id) {
+                    loaded.change_rows += added;
+                    loaded.change_bytes += rows.iter().map(|r| r.1.len()).sum::<usize>();
+                }
+                Ok(added)
+            }
+            Err(e) => {
+                self.docs.remove(id);
+                Err(e)
+            }
+        }
+    }
+
+    /// Compacts the document if the policy says so. The edit that triggered it is
+    /// already committed, so a failure here (a full disk, say) must not turn it into an
+    /// error: compaction runs in one transaction, leaves the rows as they were, and is
+    /// tried again after the next edit.
+    pub(super) fn maybe_compact(&mut self, id: &DocId) {
+        let policy = self.options.compaction;
+        let Some(loaded) = self.docs.get(id) else { return };
+        let due = loaded.change_rows >= policy.max_change_rows
+            && loaded.change_bytes * 100 >= loaded.snapshot_bytes * policy.min_change_percent;
+        if due && let Err(error) = self.compact(id) {
+            tracing::warn!(doc = %id, %error, "compaction failed; the changes stay as they are");
+        }
+    }
+
+    pub(super) fn compact(&mut self, id: &DocId) -> Result<()> {
+        self.loaded(id)?;
+        let Inner { db, docs, .. } = self;
+        let loaded = docs
+            .get_mut(id)
+            .ok_or_else(|| Error::NotFound(format!("document {id}")))?;
+        let snapshot = loaded::snapshot(id, &mut loaded.doc)?;
+        let doc = &loaded.doc;
+        db.replace_with_snapshot(
+            id,
+            &snapshot.key,
+            &snapshot.heads,
+            &snapshot.bytes,
+            |kind, hash, heads| loaded::covers(doc, kind, hash, heads),
+        )?;
+        loaded.change_rows = 0;
+        loaded.change_bytes = 0;
+        loaded.snapshot_bytes = snapshot.bytes.len();
+        Ok(())
+    }
+}

@@ -217,25 +217,28 @@ impl Db {
         tx.commit().map_err(fail)
     }
 
-    /// Makes sure a document row exists (for documents that arrive by sync).
-    pub(crate) fn ensure_document(&mut self, doc: &DocId, now: i64) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT OR IGNORE INTO documents (doc_id, case_id, kind, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![doc.to_string(), doc.case.as_str(), doc.kind.as_str(), now],
-            )
-            .map(|_| ())
-            .map_err(|e| self.fail(e))
-    }
-
-    /// Appends change rows in one transaction. Returns how many were new.
-    pub(crate) fn append_changes(&mut self, doc: &DocId, changes: &[(Vec<u8>, Vec<u8>)]) -> Result<usize> {
+    /// Appends change rows in one transaction. Returns how many were new. With
+    /// `new_document` (its creation time), the document's row is written in the same
+    /// transaction: a document that arrives by sync never exists without its changes.
+    pub(crate) fn append_changes(
+        &mut self,
+        doc: &DocId,
+        changes: &[(Vec<u8>, Vec<u8>)],
+        new_document: Option<i64>,
+    ) -> Result<usize> {
         let path = self.path.clone();
         let fail = |e| Error::storage(&path, e);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
+        if let Some(now) = new_document {
+            tx.execute(
+                "INSERT OR IGNORE INTO documents (doc_id, case_id, kind, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![doc.to_string(), doc.case.as_str(), doc.kind.as_str(), now],
+            )
+            .map_err(fail)?;
+        }
         let mut added = 0;
         {
             let mut stmt = tx

@@ -135,8 +135,13 @@ impl Inner {
 
     /// Writes change rows; on failure drops the decoded document so that memory does
     /// not keep changes the disk does not have.
-    pub(super) fn persist(&mut self, id: &DocId, rows: &[(Vec<u8>, Vec<u8>)]) -> Result<usize> {
-        match self.db.append_changes(id, rows) {
+    pub(super) fn persist(
+        &mut self,
+        id: &DocId,
+        rows: &[(Vec<u8>, Vec<u8>)],
+        new_document: Option<i64>,
+    ) -> Result<usize> {
+        match self.db.append_changes(id, rows, new_document) {
             Ok(added) => {
                 if let Some(loaded) = self.docs.get_mut(id) {
                     loaded.change_rows += added;

@@ -201,6 +201,12 @@ pub(crate) fn snapshot(id: &DocId, doc: &mut AutoCommit) -> Result<Snapshot> {
     })
 }
 
+/// Whether the document has the change: a look-up in its change graph (building the
+/// change, as `get_change_by_hash` does, would cost far more).
+pub(crate) fn has_change(doc: &AutoCommit, hash: ChangeHash) -> bool {
+    ReadDoc::get_missing_deps(doc, &[hash]).is_empty()
+}
+
 /// Whether a snapshot of `doc` covers an existing row: a change the document has, or
 /// an older snapshot all of whose heads it has. Looks each hash up in the document's
 /// change graph instead of listing all its changes.

@@ -293,7 +293,7 @@ impl Store {
             ));
         };
         let row = (hash.as_ref().to_vec(), change.raw_bytes().to_vec());
-        inner.persist(&id, &[row])?;
+        inner.persist(&id, &[row], None)?;
         inner.maybe_compact(&id);
         Ok(Applied {
             doc: id.to_string(),
@@ -395,7 +395,7 @@ impl Store {
         // not stored again: replaying a sync is a no-op.
         let decoded: Vec<_> = decoded
             .into_iter()
-            .filter(|c| automerge::ReadDoc::get_change_by_hash(&loaded.doc, &c.hash()).is_none())
+            .filter(|c| !loaded::has_change(&loaded.doc, c.hash()))
             .collect();
         let rows: Vec<(Vec<u8>, Vec<u8>)> = decoded
             .iter()
@@ -433,11 +433,8 @@ impl Store {
                 });
             }
         }
-        if !exists {
-            let now = inner.now_secs();
-            inner.db.ensure_document(doc, now)?;
-        }
-        let added = inner.persist(doc, &rows)?;
+        let new_document = (!exists).then(|| inner.now_secs());
+        let added = inner.persist(doc, &rows, new_document)?;
         inner.maybe_compact(doc);
         Ok(added)
     }

@@ -9,7 +9,7 @@ use passage_core::doc::journey::{FlightBooking, Journey, Task};
 use passage_core::model::{Owner, StageId, TaskStatus};
 use serde::Serialize;
 
-use super::{Text, heading, label, meeting, opt_date, or_dash, place, put, utc, zoned};
+use super::{Text, heading, housing, label, meeting, opt_date, or_dash, put, utc, zoned};
 
 /// Everything `passage show` prints.
 pub(crate) fn journey(t: &Text, j: &Journey) -> String {
@@ -158,23 +158,8 @@ fn travel(t: &Text, j: &Journey, out: &mut String) {
     for (id, booking) in flights {
         flight(t, id, booking, out);
     }
-    let h = &j.travel.housing;
     put!(out, "  {}:", t.label(label::HEADING_HOUSING));
-    put!(
-        out,
-        "    {}",
-        t.field(label::FIELD_ADDRESS, place(&h.address, &h.city))
-    );
-    if h.from.is_some() || h.until.is_some() {
-        put!(
-            out,
-            "    {}",
-            t.field(
-                label::FIELD_DATES,
-                format!("{} – {}", opt_date(h.from), opt_date(h.until))
-            )
-        );
-    }
+    housing(out, t, &j.travel.housing, "    ");
     put!(out, "  {}:", t.label(label::HEADING_MEETING));
     meeting(out, t, &j.travel.meeting, "    ");
 }

@@ -8,7 +8,7 @@ use passage_core::history::HistoryEntry;
 use passage_core::{CaseSummary, StoreStats};
 
 use super::journey::segments;
-use super::{Text, heading, label, meeting, opt_date, or_dash, place, put, utc};
+use super::{Text, heading, housing, label, meeting, or_dash, put, utc};
 
 pub(crate) fn templates(t: &Text) -> String {
     let mut out = String::new();
@@ -141,20 +141,7 @@ pub(crate) fn arrival_plan(t: &Text, p: &ArrivalPlan) -> String {
     }
 
     heading(&mut out, &t.label(label::HEADING_HOUSING));
-    let h = &p.housing;
-    put!(
-        out,
-        "  {}",
-        t.field(label::FIELD_ADDRESS, place(&h.address, &h.city))
-    );
-    put!(
-        out,
-        "  {}",
-        t.field(
-            label::FIELD_DATES,
-            format!("{} – {}", opt_date(h.from), opt_date(h.until))
-        )
-    );
+    housing(&mut out, t, &p.housing, "  ");
 
     heading(&mut out, &t.label(label::HEADING_MEETING));
     meeting(&mut out, t, &p.met_by, "  ");

@@ -145,6 +145,20 @@ pub(crate) fn opt_date(d: Option<NaiveDate>) -> String {
 }
 
 /// A free-text value, or a dash when it is empty.
+/// The temporary housing, one line each after `indent`: the address, and the dates
+/// once known. Shared by the journey and the arrival plan.
+pub(crate) fn housing(out: &mut String, t: &Text, h: &passage_core::doc::journey::Housing, indent: &str) {
+    put!(
+        out,
+        "{indent}{}",
+        t.field(label::FIELD_ADDRESS, place(&h.address, &h.city))
+    );
+    if h.from.is_some() || h.until.is_some() {
+        let dates = format!("{} – {}", opt_date(h.from), opt_date(h.until));
+        put!(out, "{indent}{}", t.field(label::FIELD_DATES, dates));
+    }
+}
+
 /// Who meets the talent on arrival and where, one line each after `indent`; a dash
 /// when nobody is set yet. Shared by the journey and the arrival plan.
 pub(crate) fn meeting(

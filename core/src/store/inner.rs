@@ -48,35 +48,32 @@ pub(super) fn new_doc<T: autosurgeon::Reconcile>(
 
 impl Inner {
     pub(super) fn conflicts(&mut self, case: &CaseId) -> Result<Vec<Conflict>> {
-        let role = self.identity.role;
-        role.require(Action::ReadJourney)?;
+        self.identity.role.require(Action::ReadJourney)?;
         let mut found = Vec::new();
-        for (kind, action) in [
-            (DocKind::Journey, Action::ReadJourney),
-            (DocKind::Medical, Action::ReadMedical),
-        ] {
-            if role.may(action) {
-                let loaded = self.loaded(&case.doc(kind))?;
-                found.extend(conflict::list(&loaded.doc, kind));
-            }
+        for kind in self.readable_kinds() {
+            let loaded = self.loaded(&case.doc(kind))?;
+            found.extend(conflict::list(&loaded.doc, kind));
         }
         Ok(found)
     }
 
     pub(super) fn history(&mut self, case: &CaseId) -> Result<Vec<HistoryEntry>> {
-        let role = self.identity.role;
-        role.require(Action::ReadHistory)?;
+        self.identity.role.require(Action::ReadHistory)?;
         let mut entries = Vec::new();
-        for (kind, action) in [
-            (DocKind::Journey, Action::ReadJourney),
-            (DocKind::Medical, Action::ReadMedical),
-        ] {
-            if role.may(action) {
-                let loaded = self.loaded(&case.doc(kind))?;
-                entries.extend(history::entries(&mut loaded.doc, kind));
-            }
+        for kind in self.readable_kinds() {
+            let loaded = self.loaded(&case.doc(kind))?;
+            entries.extend(history::entries(&mut loaded.doc, kind));
         }
         Ok(history::merge(entries))
+    }
+
+    /// The documents of a case that people edit and this role may read: the journey,
+    /// and the medical record unless the role may not see health data.
+    fn readable_kinds(&self) -> Vec<DocKind> {
+        [DocKind::Journey, DocKind::Medical]
+            .into_iter()
+            .filter(|kind| self.require_read(*kind).is_ok())
+            .collect()
     }
 
     pub(super) fn now_secs(&self) -> i64 {

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 
-/// A case: one talent's journey. Random, 32 lower-case hex characters.
+/// A case: one talent's journey. Random, 32 lower-case hex characters (16 bytes on the
+/// sync wire).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct CaseId(String);
@@ -40,14 +41,14 @@ impl FromStr for CaseId {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        let ok = (8..=64).contains(&s.len())
+        let ok = s.len() == 32
             && s.bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if ok {
             Ok(Self(s.to_owned()))
         } else {
             Err(Error::InvalidInput(format!(
-                "case id {s:?} is not 8 to 64 lower-case hex characters"
+                "case id {s:?} is not 32 lower-case hex characters"
             )))
         }
     }

@@ -16,6 +16,7 @@ mod macros;
 
 pub mod access;
 pub mod arrival_plan;
+pub mod chunk;
 pub mod conflict;
 pub mod doc;
 pub mod edit;
@@ -26,6 +27,7 @@ pub mod ids;
 pub mod locale;
 pub mod model;
 mod store;
+pub mod sync;
 pub mod template;
 pub mod time;
 

@@ -721,8 +721,16 @@ fn two_cases_need_case_to_choose() {
     );
     let shown = ok(store, "caseworker", &["show", "--case", &omar]);
     assert_has(&shown, &["Journey: Omar Khalil", "Destination: Ireland (IE)"]);
-    let err = fails(store, "caseworker", &["show", "--case", "0123456789abcdef"], 4);
-    assert_has(&err, &["no case 0123456789abcdef", "passage cases"]);
+    let err = fails(
+        store,
+        "caseworker",
+        &["show", "--case", "0123456789abcdef0123456789abcdef"],
+        4,
+    );
+    assert_has(
+        &err,
+        &["no case 0123456789abcdef0123456789abcdef", "passage cases"],
+    );
 
     let cases = ok(store, "caseworker", &["cases"]);
     assert_has(

@@ -13,6 +13,7 @@
 //! small change (tech-anchors: whole-document reconcile costs milliseconds per edit).
 
 pub mod codec;
+mod create;
 pub mod journey;
 pub(crate) mod journey_write;
 pub mod medical;
@@ -87,6 +88,14 @@ pub(crate) fn shape(id: &DocId, reason: impl Into<String>) -> Error {
         doc: id.clone(),
         reason: reason.into(),
     }
+}
+
+pub use create::{new_case, write_arrival_plan};
+
+/// Reads a whole document as `T` ([`journey::Journey`], [`medical::Medical`],
+/// [`crate::arrival_plan::ArrivalPlan`]), after checking its kind and schema version.
+pub fn read_document<T: serde::de::DeserializeOwned>(doc: &AutoCommit, id: &DocId) -> Result<T> {
+    read::document(doc, id)
 }
 
 /// Reads the whole document as `T`.

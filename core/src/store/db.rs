@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::ids::{CaseId, DocId};
 
 /// The schema version this build writes. `PRAGMA user_version` holds the file's.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// Migrations, in order: entry `i` takes a file from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -37,6 +37,19 @@ const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (doc_id, hash)
      );
      CREATE INDEX chunks_by_kind ON chunks (doc_id, kind);",
+    // 1 -> 2: what the device knows of the sync server.
+    "CREATE TABLE sync_state (
+         doc_id       TEXT PRIMARY KEY NOT NULL REFERENCES documents (doc_id),
+         -- The server's heads as last received, 32 bytes each, concatenated.
+         server_heads BLOB NOT NULL,
+         -- Chunk rows up to this rowid are covered by server_heads: a document with a
+         -- later row may have changes the server lacks.
+         synced_rowid INTEGER NOT NULL
+     );
+     CREATE TABLE sync_meta (
+         key   TEXT PRIMARY KEY NOT NULL,
+         value TEXT NOT NULL
+     );",
 ];
 
 /// How hard a commit waits for the disk.
@@ -123,7 +136,7 @@ impl Db {
         Ok(db)
     }
 
-    fn fail(&self, e: rusqlite::Error) -> Error {
+    pub(crate) fn fail(&self, e: rusqlite::Error) -> Error {
         Error::storage(&self.path, e)
     }
 

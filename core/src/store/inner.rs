@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use automerge::transaction::CommitOptions;
 use automerge::{ActorId, AutoCommit};
 
 use super::StoreOptions;
@@ -15,7 +14,7 @@ use super::loaded::{self, LoadedDoc};
 use crate::access::{Action, Identity};
 use crate::conflict::{self, Conflict};
 use crate::error::{Error, Result};
-use crate::history::{self, ChangeNote, HistoryEntry};
+use crate::history::{self, HistoryEntry};
 use crate::ids::{CaseId, DocId, DocKind};
 
 #[derive(Debug)]
@@ -28,22 +27,6 @@ pub(super) struct Inner {
     pub(super) actor: ActorId,
     pub(super) docs: HashMap<DocId, LoadedDoc>,
     pub(super) uses: u64,
-}
-
-/// A new Automerge document holding `value`, committed as one change.
-pub(super) fn new_doc<T: autosurgeon::Reconcile>(
-    inner: &Inner,
-    value: &T,
-    note: &ChangeNote,
-) -> std::result::Result<AutoCommit, autosurgeon::ReconcileError> {
-    let mut doc = AutoCommit::new().with_actor(inner.actor.clone());
-    autosurgeon::reconcile(&mut doc, value)?;
-    doc.commit_with(
-        CommitOptions::default()
-            .with_message(note.encode())
-            .with_time(inner.options.clock.now().timestamp()),
-    );
-    Ok(doc)
 }
 
 impl Inner {
@@ -186,5 +169,79 @@ impl Inner {
         loaded.change_bytes = 0;
         loaded.snapshot_bytes = snapshot.bytes.len();
         Ok(())
+    }
+
+    /// Decodes, applies and stores changes from another replica; see
+    /// [`super::Store::receive_changes`]. The caller checked the role.
+    pub(super) fn receive(&mut self, doc: &DocId, changes: &[Vec<u8>]) -> Result<usize> {
+        let inner = self;
+        let decoded = changes
+            .iter()
+            .enumerate()
+            .map(|(i, bytes)| loaded::decode_change(doc, &format!("incoming change {i}"), bytes, None))
+            .collect::<Result<Vec<_>>>()?;
+        let exists = inner.db.document_exists(doc)?;
+        if !exists {
+            let actor = inner.actor.clone();
+            let fresh = LoadedDoc {
+                doc: AutoCommit::new().with_actor(actor),
+                change_rows: 0,
+                change_bytes: 0,
+                snapshot_bytes: 0,
+                last_used: 0,
+                tasks: Default::default(),
+            };
+            inner.cache(doc.clone(), fresh);
+        }
+        let loaded = inner.loaded(doc)?;
+        // Changes the document already has (also those folded into a snapshot) are
+        // not stored again: replaying a sync is a no-op.
+        let decoded: Vec<_> = decoded
+            .into_iter()
+            .filter(|c| !loaded::has_change(&loaded.doc, c.hash()))
+            .collect();
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = decoded
+            .iter()
+            .map(|c| (c.hash().as_ref().to_vec(), c.raw_bytes().to_vec()))
+            .collect();
+        if rows.is_empty() {
+            if !exists {
+                inner.docs.remove(doc);
+            }
+            return Ok(0);
+        }
+        let applied = loaded::guarded(|| loaded.doc.apply_changes(decoded));
+        loaded.tasks.clear();
+        let missing = loaded.doc.get_missing_deps(&[]);
+        match applied {
+            Ok(Ok(())) if missing.is_empty() => {}
+            Ok(Ok(())) => {
+                inner.docs.remove(doc);
+                return Err(Error::InvalidInput(format!(
+                    "{} incoming changes to {doc} depend on changes this device does not have",
+                    missing.len()
+                )));
+            }
+            Ok(Err(e)) => {
+                inner.docs.remove(doc);
+                return Err(Error::CorruptDocument {
+                    doc: doc.clone(),
+                    chunk: "incoming changes".into(),
+                    reason: e.to_string(),
+                });
+            }
+            Err(reason) => {
+                inner.docs.remove(doc);
+                return Err(Error::CorruptDocument {
+                    doc: doc.clone(),
+                    chunk: "incoming changes".into(),
+                    reason,
+                });
+            }
+        }
+        let new_document = (!exists).then(|| inner.now_secs());
+        let added = inner.persist(doc, &rows, new_document)?;
+        inner.maybe_compact(doc);
+        Ok(added)
     }
 }

@@ -8,22 +8,26 @@
 
 mod db;
 mod inner;
-mod loaded;
+pub(crate) mod loaded;
 mod options;
+mod sync;
+mod sync_db;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use automerge::transaction::CommitOptions;
-use automerge::{ActorId, AutoCommit, ChangeHash};
+use automerge::{ActorId, ChangeHash};
 
+pub(crate) use self::db::ChunkRow;
 use self::db::Db;
 pub use self::db::Durability;
-use self::inner::{Inner, new_doc};
+use self::inner::Inner;
 use self::loaded::LoadedDoc;
 pub use self::loaded::{MAX_CHUNK_BYTES, MAX_DOC_BYTES};
 pub use self::options::{CaseSummary, CompactionPolicy, StoreOptions, StoreStats};
+pub use self::sync::{PUSH_BUDGET_BYTES, SyncApplied, SyncServer, SyncState};
 use crate::access::{Action, Identity};
 use crate::arrival_plan::{self, ArrivalPlan};
 use crate::conflict::{self, Conflict};
@@ -32,7 +36,7 @@ use crate::doc::medical::Medical;
 use crate::edit::{self, Applied, Edit, EditContext};
 use crate::error::{Error, Result};
 use crate::export::{CaseExport, EXPORT_FORMAT, EXPORT_VERSION};
-use crate::history::{ChangeNote, HistoryEntry};
+use crate::history::HistoryEntry;
 use crate::ids::{CaseId, DocId, DocKind};
 use crate::template::Catalogue;
 
@@ -93,35 +97,12 @@ impl Store {
     pub fn create_journey(&self, new: &NewJourney) -> Result<CaseId> {
         let mut inner = self.lock();
         inner.identity.role.require(Action::CreateJourney)?;
-        for (what, text) in [
-            ("talent name", &new.talent_name),
-            ("employer", &new.employer),
-            ("job title", &new.job_title),
-        ] {
-            if text.trim().is_empty() {
-                return Err(Error::InvalidInput(format!("the {what} is empty")));
-            }
-        }
-        let template = match new.version {
-            Some(v) => Catalogue::builtin()?.template(&new.template, v)?,
-            None => Catalogue::builtin()?.latest(&new.template)?,
-        };
         let case = CaseId::random();
-        let journey = Journey::instantiate(case.as_str(), template, new);
-        let medical = Medical::empty(case.as_str());
-        let note = ChangeNote::new(
-            &inner.identity,
-            "journey.create",
-            Some(format!("{} v{}", template.id, template.version)),
-        );
+        let now = inner.options.clock.now();
+        let docs = crate::doc::new_case(&case, new, &inner.identity, now, &inner.actor)?;
         let mut created = Vec::new();
-        let mut docs = Vec::new();
-        for (kind, result) in [
-            (DocKind::Journey, new_doc(&inner, &journey, &note)),
-            (DocKind::Medical, new_doc(&inner, &medical, &note)),
-        ] {
-            let id = case.doc(kind);
-            let mut doc = result.map_err(|e| crate::doc::shape(&id, e.to_string()))?;
+        let mut docs_out = Vec::new();
+        for (id, mut doc) in docs {
             let change = doc
                 .get_last_local_change()
                 .ok_or_else(|| crate::doc::shape(&id, "creating the document made no change"))?;
@@ -130,8 +111,9 @@ impl Store {
                 change.hash().as_ref().to_vec(),
                 change.raw_bytes().to_vec(),
             ));
-            docs.push((id, doc));
+            docs_out.push((id, doc));
         }
+        let docs = docs_out;
         let now = inner.now_secs();
         inner.db.create_documents(&created, now)?;
         for (id, doc) in docs {
@@ -372,71 +354,7 @@ impl Store {
     pub fn receive_changes(&self, doc: &DocId, changes: &[Vec<u8>]) -> Result<usize> {
         let mut inner = self.lock();
         inner.require_read(doc.kind)?;
-        let decoded = changes
-            .iter()
-            .enumerate()
-            .map(|(i, bytes)| loaded::decode_change(doc, &format!("incoming change {i}"), bytes, None))
-            .collect::<Result<Vec<_>>>()?;
-        let exists = inner.db.document_exists(doc)?;
-        if !exists {
-            let actor = inner.actor.clone();
-            let fresh = LoadedDoc {
-                doc: AutoCommit::new().with_actor(actor),
-                change_rows: 0,
-                change_bytes: 0,
-                snapshot_bytes: 0,
-                last_used: 0,
-                tasks: Default::default(),
-            };
-            inner.cache(doc.clone(), fresh);
-        }
-        let loaded = inner.loaded(doc)?;
-        // Changes the document already has (also those folded into a snapshot) are
-        // not stored again: replaying a sync is a no-op.
-        let decoded: Vec<_> = decoded
-            .into_iter()
-            .filter(|c| !loaded::has_change(&loaded.doc, c.hash()))
-            .collect();
-        let rows: Vec<(Vec<u8>, Vec<u8>)> = decoded
-            .iter()
-            .map(|c| (c.hash().as_ref().to_vec(), c.raw_bytes().to_vec()))
-            .collect();
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let applied = loaded::guarded(|| loaded.doc.apply_changes(decoded));
-        loaded.tasks.clear();
-        let missing = loaded.doc.get_missing_deps(&[]);
-        match applied {
-            Ok(Ok(())) if missing.is_empty() => {}
-            Ok(Ok(())) => {
-                inner.docs.remove(doc);
-                return Err(Error::InvalidInput(format!(
-                    "{} incoming changes to {doc} depend on changes this device does not have",
-                    missing.len()
-                )));
-            }
-            Ok(Err(e)) => {
-                inner.docs.remove(doc);
-                return Err(Error::CorruptDocument {
-                    doc: doc.clone(),
-                    chunk: "incoming changes".into(),
-                    reason: e.to_string(),
-                });
-            }
-            Err(reason) => {
-                inner.docs.remove(doc);
-                return Err(Error::CorruptDocument {
-                    doc: doc.clone(),
-                    chunk: "incoming changes".into(),
-                    reason,
-                });
-            }
-        }
-        let new_document = (!exists).then(|| inner.now_secs());
-        let added = inner.persist(doc, &rows, new_document)?;
-        inner.maybe_compact(doc);
-        Ok(added)
+        inner.receive(doc, changes)
     }
 
     /// Folds a document's change rows into one verified snapshot now.

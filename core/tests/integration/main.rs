@@ -12,3 +12,4 @@ mod snapshots;
 mod storage;
 mod support;
 mod templates;
+mod wire;

@@ -1,0 +1,248 @@
+//! The device's side of sync, sans-I/O: building a request from what is on disk, and
+//! applying the server's answer (docs/protocol.md, "One exchange").
+//!
+//! Nothing here touches the network. The HTTP client sends what
+//! [`Store::sync_request`] builds and hands the answer to [`Store::sync_apply`]; tests
+//! and other transports can do the same. A document's server heads are recorded only
+//! after the changes that came with them are committed, so a cut connection, a crash
+//! or a lost answer costs at most a repeated round trip, never a change.
+
+use std::collections::HashSet;
+
+use automerge::ChangeHash;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::Store;
+use crate::access::Action;
+use crate::error::Result;
+use crate::ids::{DocId, DocKind};
+use crate::sync::wire::{self, DocHeads, Push, SyncRequest, SyncResponse, SyncStatus};
+
+/// Change bytes one request pushes at most; documents beyond it wait for the next
+/// round, so a device that was offline for months sends several bodies well under
+/// [`wire::MAX_BODY_BYTES`] rather than one that is refused.
+pub const PUSH_BUDGET_BYTES: usize = 4 << 20;
+
+/// Names of the values kept in `sync_meta`.
+mod key {
+    pub(super) const SERVER: &str = "server";
+    pub(super) const TOKEN: &str = "token";
+    pub(super) const LAST_SUCCESS: &str = "last_success";
+    pub(super) const LAST_ERROR: &str = "last_error";
+    pub(super) const NEXT_ATTEMPT: &str = "next_attempt_after";
+}
+
+/// Where this device syncs, as enrolment left it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SyncServer {
+    pub url: String,
+    /// The device token: a bearer secret.
+    pub token: String,
+}
+
+impl std::fmt::Debug for SyncServer {
+    // The token never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncServer")
+            .field("url", &self.url)
+            .field("token", &"<secret>")
+            .finish()
+    }
+}
+
+/// What an app shows about sync.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SyncState {
+    pub server: Option<String>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    /// Do not try again before this (the server's `Retry-After`, or the backoff).
+    pub next_attempt_after: Option<DateTime<Utc>>,
+    /// Documents with changes the server may not have yet.
+    pub pending_documents: usize,
+}
+
+/// What applying an answer did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncApplied {
+    pub status: SyncStatus,
+    /// Changes that were new to this device.
+    pub received: usize,
+    /// Documents the server lacked history for: push their whole history next round.
+    pub repush: Vec<DocId>,
+}
+
+impl SyncApplied {
+    /// Whether another round trip is needed now.
+    pub fn needs_another_round(&self) -> bool {
+        self.status != SyncStatus::Complete || !self.repush.is_empty()
+    }
+}
+
+impl Store {
+    /// The next request: pushes for the documents that may have changes the server
+    /// lacks (whole histories for those in `repush`), and the full list of server
+    /// heads on the first sync or when `full` is asked.
+    pub fn sync_request(&self, full: bool, repush: &[DocId]) -> Result<SyncRequest> {
+        let mut inner = self.lock();
+        let role = inner.identity.role;
+        let known_heads = inner.db.server_heads()?;
+        let candidates = inner.db.sync_candidates()?;
+        let mut pushes = Vec::new();
+        let mut budget = 0usize;
+        for (doc, server_heads) in candidates {
+            // Documents this role only reads (the arrival plan, for family) have no
+            // changes of the device's own to send.
+            if !may_push(role, doc.kind) {
+                continue;
+            }
+            let whole = repush.contains(&doc);
+            let loaded = inner.loaded(&doc)?;
+            let mut heads = loaded.doc.get_heads();
+            heads.sort();
+            let since: &[ChangeHash] = match (&server_heads, whole) {
+                (Some(h), false) => h,
+                _ => &[],
+            };
+            if !whole && server_heads.as_ref().is_some_and(|h| sorted(h) == heads) {
+                // Rows were written (a compaction, or changes the server sent) but
+                // nothing the server lacks: mark the document in step.
+                inner.db.record_server_heads(&doc, &heads, true)?;
+                continue;
+            }
+            let changes: Vec<Vec<u8>> = loaded
+                .doc
+                .get_changes(since)
+                .into_iter()
+                .map(|c| c.raw_bytes().to_vec())
+                .collect();
+            let size: usize = changes.iter().map(Vec::len).sum();
+            if !pushes.is_empty() && budget + size > PUSH_BUDGET_BYTES {
+                break;
+            }
+            budget += size;
+            pushes.push(Push { doc, heads, changes });
+        }
+        let known = (!known_heads.is_empty())
+            .then(|| wire::known_digest(known_heads.iter().map(|(d, h)| (d, h.as_slice()))));
+        let full = (full || known.is_none()).then(|| {
+            known_heads
+                .into_iter()
+                .map(|(doc, heads)| DocHeads { doc, heads })
+                .collect()
+        });
+        Ok(SyncRequest { known, pushes, full })
+    }
+
+    /// Applies the server's answer: stores the changes it sent, then records its heads
+    /// per document. A document the role may not read is refused, whatever the server
+    /// sends.
+    pub fn sync_apply(&self, request: &SyncRequest, response: &SyncResponse) -> Result<SyncApplied> {
+        let mut inner = self.lock();
+        let pushed: HashSet<&DocId> = request.pushes.iter().map(|p| &p.doc).collect();
+        let mut received = 0;
+        let mut repush = Vec::new();
+        for pull in &response.docs {
+            inner.require_read(pull.doc.kind)?;
+            if !pull.missing.is_empty() {
+                // The server stored nothing of this document's push; it keeps the heads
+                // it had, and the device sends everything next round.
+                repush.push(pull.doc.clone());
+            }
+            received += inner.receive(&pull.doc, &pull.changes)?;
+            let exists = inner.db.document_exists(&pull.doc)?;
+            if !exists {
+                continue;
+            }
+            let mut local = inner.loaded(&pull.doc)?.doc.get_heads();
+            local.sort();
+            let in_step = pull.missing.is_empty() && sorted(&pull.heads) == local;
+            if !in_step && !pushed.contains(&pull.doc) && pull.missing.is_empty() {
+                // The device has changes the server did not get (made during this
+                // round trip, or after the request was built): they stay pending.
+                tracing::debug!(doc = %pull.doc, "local changes remain after sync");
+            }
+            inner.db.record_server_heads(&pull.doc, &pull.heads, in_step)?;
+        }
+        Ok(SyncApplied {
+            status: response.status,
+            received,
+            repush,
+        })
+    }
+
+    /// Records where this device syncs (enrolment).
+    pub fn set_sync_server(&self, server: &SyncServer) -> Result<()> {
+        self.lock().db.set_meta(&[
+            (key::SERVER, Some(&server.url)),
+            (key::TOKEN, Some(&server.token)),
+        ])
+    }
+
+    /// Where this device syncs, if it was enrolled.
+    pub fn sync_server(&self) -> Result<Option<SyncServer>> {
+        let inner = self.lock();
+        match (inner.db.meta(key::SERVER)?, inner.db.meta(key::TOKEN)?) {
+            (Some(url), Some(token)) => Ok(Some(SyncServer { url, token })),
+            _ => Ok(None),
+        }
+    }
+
+    /// Records the end of a sync attempt: success clears the last error.
+    pub fn record_sync_result(
+        &self,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+        next_attempt_after: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        let at = crate::time::instant_text(at);
+        let next = next_attempt_after.map(crate::time::instant_text);
+        let mut inner = self.lock();
+        match error {
+            None => inner.db.set_meta(&[
+                (key::LAST_SUCCESS, Some(&at)),
+                (key::LAST_ERROR, None),
+                (key::NEXT_ATTEMPT, next.as_deref()),
+            ]),
+            Some(e) => inner
+                .db
+                .set_meta(&[(key::LAST_ERROR, Some(e)), (key::NEXT_ATTEMPT, next.as_deref())]),
+        }
+    }
+
+    /// Sync as the person sees it: last success, last error, what is pending.
+    pub fn sync_state(&self) -> Result<SyncState> {
+        let inner = self.lock();
+        let role = inner.identity.role;
+        let instant = |v: Option<String>| v.and_then(|t| crate::time::parse_instant(&t).ok());
+        let pending = inner
+            .db
+            .sync_candidates()?
+            .into_iter()
+            .filter(|(doc, _)| may_push(role, doc.kind))
+            .count();
+        Ok(SyncState {
+            server: inner.db.meta(key::SERVER)?,
+            last_success: instant(inner.db.meta(key::LAST_SUCCESS)?),
+            last_error: inner.db.meta(key::LAST_ERROR)?,
+            next_attempt_after: instant(inner.db.meta(key::NEXT_ATTEMPT)?),
+            pending_documents: pending,
+        })
+    }
+}
+
+/// Whether documents of this kind can hold changes made on a device of this role.
+fn may_push(role: crate::access::Role, kind: DocKind) -> bool {
+    match kind {
+        DocKind::ArrivalPlan => false,
+        DocKind::Journey => role.may(Action::ReadJourney),
+        DocKind::Medical => role.may(Action::ReadMedical),
+    }
+}
+
+fn sorted(heads: &[ChangeHash]) -> Vec<ChangeHash> {
+    let mut h = heads.to_vec();
+    h.sort();
+    h
+}

@@ -1,0 +1,502 @@
+//! The sync protocol's messages and their bytes: what `POST /v1/sync` carries.
+//!
+//! This is the executable form of docs/protocol.md; the two must say the same thing.
+//! A body is a one-byte envelope (plain or deflate-compressed) around a CBOR array;
+//! changes inside are Automerge's standard binary change encoding. Everything here is
+//! sans-I/O: the device's HTTP client and the server both call [`encode`] and
+//! [`decode`], and neither trusts the other's bytes: sizes are checked before
+//! inflating and before decoding, and every field is validated on the way in.
+
+use std::io::Read;
+
+use automerge::ChangeHash;
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use sha2::{Digest as _, Sha256};
+
+use crate::ids::{CaseId, DocId, DocKind};
+
+/// Version of the messages below. A peer that receives another version answers with
+/// [`RejectCode::UnsupportedVersion`].
+pub const PROTOCOL_VERSION: u8 = 1;
+/// The `Content-Type` of sync bodies, requests and responses alike.
+pub const CONTENT_TYPE: &str = "application/vnd.passage.sync";
+/// Largest body on the wire (after compression). Larger requests get HTTP 413.
+pub const MAX_BODY_BYTES: usize = 8 << 20;
+/// Largest message once inflated; a body that inflates past this is refused (413)
+/// instead of filling memory.
+pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
+/// Messages shorter than this are sent uncompressed: deflate cannot shrink a few
+/// hashes, and its header would cost more than it saves.
+const COMPRESS_FROM: usize = 256;
+
+const PLAIN: u8 = 0x01;
+const DEFLATE: u8 = 0x02;
+
+/// A document on the wire: the case id's 16 bytes and a kind byte.
+pub type DocRef = DocId;
+
+/// What a device sends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncRequest {
+    /// Digest of the server heads the device holds ([`known_digest`]); `None` when it
+    /// holds none.
+    pub known: Option<[u8; 16]>,
+    /// Documents with changes the server may lack.
+    pub pushes: Vec<Push>,
+    /// Every document the device has server heads for, and those heads: sent on the
+    /// first sync and when the server answered [`SyncStatus::NeedFull`].
+    pub full: Option<Vec<DocHeads>>,
+}
+
+/// Changes of one document the server may lack, and the device's heads once they are
+/// applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Push {
+    pub doc: DocId,
+    pub heads: Vec<ChangeHash>,
+    pub changes: Vec<Vec<u8>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocHeads {
+    pub doc: DocId,
+    pub heads: Vec<ChangeHash>,
+}
+
+/// What the server answers (HTTP 200).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncResponse {
+    pub status: SyncStatus,
+    pub docs: Vec<Pull>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncStatus {
+    /// The device now has everything it may read.
+    Complete,
+    /// The server could not match the device's digest (a lost response, a server
+    /// restored from backup): the pushes were processed, and the device should send
+    /// again at once with `full`.
+    NeedFull,
+    /// The response reached its size budget: the device should send again for the rest.
+    Partial,
+}
+
+/// One document as the server has it after the request: its heads, the changes the
+/// device lacks, and the dependencies the server lacked to accept the device's push
+/// (the device then pushes that document's whole history).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pull {
+    pub doc: DocId,
+    pub heads: Vec<ChangeHash>,
+    pub changes: Vec<Vec<u8>>,
+    pub missing: Vec<ChangeHash>,
+}
+
+/// Why the server refused a request (any non-200 answer carries one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub code: RejectCode,
+    pub message: String,
+    /// The document concerned, for forbidden writes.
+    pub doc: Option<DocId>,
+    /// The path that may not be written, e.g. `/permit/decision`.
+    pub path: Option<String>,
+}
+
+/// Rejection codes, with the HTTP status each travels with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RejectCode {
+    /// 400: the body is not a valid message.
+    Malformed = 1,
+    /// 400: a protocol version the server does not speak.
+    UnsupportedVersion = 2,
+    /// 401: no token, or a token the server does not know.
+    Unauthorized = 3,
+    /// 403: a revoked or expired token, or a document outside the token's cases.
+    Forbidden = 4,
+    /// 403: a change writes a field the role may not write; nothing was stored.
+    ForbiddenWrite = 5,
+    /// 413: the body or the inflated message is too large.
+    TooLarge = 6,
+    /// 503: try again after the `Retry-After` header's delay.
+    Unavailable = 7,
+}
+
+impl RejectCode {
+    pub fn http_status(self) -> u16 {
+        match self {
+            RejectCode::Malformed | RejectCode::UnsupportedVersion => 400,
+            RejectCode::Unauthorized => 401,
+            RejectCode::Forbidden | RejectCode::ForbiddenWrite => 403,
+            RejectCode::TooLarge => 413,
+            RejectCode::Unavailable => 503,
+        }
+    }
+
+    fn from_u8(v: u8) -> Option<RejectCode> {
+        use RejectCode::*;
+        [
+            Malformed,
+            UnsupportedVersion,
+            Unauthorized,
+            Forbidden,
+            ForbiddenWrite,
+            TooLarge,
+            Unavailable,
+        ]
+        .into_iter()
+        .find(|c| *c as u8 == v)
+    }
+}
+
+/// A message that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("the message is too large: {0}")]
+    TooLarge(String),
+    #[error("protocol version {0} is not supported (this side speaks {PROTOCOL_VERSION})")]
+    UnsupportedVersion(u64),
+    #[error("malformed message: {0}")]
+    Malformed(String),
+}
+
+impl WireError {
+    /// The rejection a server answers this with.
+    pub fn rejection(&self) -> Rejection {
+        let code = match self {
+            WireError::TooLarge(_) => RejectCode::TooLarge,
+            WireError::UnsupportedVersion(_) => RejectCode::UnsupportedVersion,
+            WireError::Malformed(_) => RejectCode::Malformed,
+        };
+        Rejection {
+            code,
+            message: self.to_string(),
+            doc: None,
+            path: None,
+        }
+    }
+}
+
+fn malformed(why: impl Into<String>) -> WireError {
+    WireError::Malformed(why.into())
+}
+
+// The CBOR shapes, positional (arrays) to keep small messages small. Byte strings go
+// through `ByteBuf` so that CBOR carries them as byte strings, not arrays of numbers.
+
+#[derive(Serialize, Deserialize)]
+struct RequestWire(u64, Option<ByteBuf>, Vec<PushWire>, Option<Vec<HeadsWire>>);
+#[derive(Serialize, Deserialize)]
+struct PushWire(ByteBuf, Vec<ByteBuf>, Vec<ByteBuf>);
+#[derive(Serialize, Deserialize)]
+struct HeadsWire(ByteBuf, Vec<ByteBuf>);
+#[derive(Serialize, Deserialize)]
+struct ResponseWire(u64, u64, Vec<PullWire>);
+#[derive(Serialize, Deserialize)]
+struct PullWire(ByteBuf, Vec<ByteBuf>, Vec<ByteBuf>, Vec<ByteBuf>);
+#[derive(Serialize, Deserialize)]
+struct RejectionWire(u64, u64, String, Option<ByteBuf>, Option<String>);
+
+/// The 17 bytes of a document reference.
+pub fn doc_bytes(doc: &DocId) -> Vec<u8> {
+    let mut out = Vec::with_capacity(17);
+    // Case ids are 32 hex characters when made by Passage; the wire carries 16 bytes.
+    out.extend(hex::decode(doc.case.as_str()).unwrap_or_default());
+    out.resize(16, 0);
+    out.push(match doc.kind {
+        DocKind::Journey => 0,
+        DocKind::Medical => 1,
+        DocKind::ArrivalPlan => 2,
+    });
+    out
+}
+
+fn doc_from(bytes: &[u8]) -> Result<DocId, WireError> {
+    if bytes.len() != 17 {
+        return Err(malformed(format!(
+            "a document reference has {} bytes, not 17",
+            bytes.len()
+        )));
+    }
+    let kind = match bytes[16] {
+        0 => DocKind::Journey,
+        1 => DocKind::Medical,
+        2 => DocKind::ArrivalPlan,
+        k => return Err(malformed(format!("unknown document kind {k}"))),
+    };
+    let case: CaseId = hex::encode(&bytes[..16])
+        .parse()
+        .map_err(|_| malformed("bad case id"))?;
+    Ok(case.doc(kind))
+}
+
+fn hashes_to(hashes: &[ChangeHash]) -> Vec<ByteBuf> {
+    hashes
+        .iter()
+        .map(|h| ByteBuf::from(h.as_ref().to_vec()))
+        .collect()
+}
+
+fn hashes_from(raw: Vec<ByteBuf>) -> Result<Vec<ChangeHash>, WireError> {
+    raw.iter()
+        .map(|b| ChangeHash::try_from(b.as_slice()).map_err(|_| malformed("a change hash is not 32 bytes")))
+        .collect()
+}
+
+fn bytes_to(chunks: &[Vec<u8>]) -> Vec<ByteBuf> {
+    chunks.iter().map(|c| ByteBuf::from(c.clone())).collect()
+}
+
+fn bytes_from(raw: Vec<ByteBuf>) -> Vec<Vec<u8>> {
+    raw.into_iter().map(ByteBuf::into_vec).collect()
+}
+
+fn check_version(v: u64) -> Result<(), WireError> {
+    if v == u64::from(PROTOCOL_VERSION) {
+        Ok(())
+    } else {
+        Err(WireError::UnsupportedVersion(v))
+    }
+}
+
+/// A message that can travel in a sync body.
+pub trait Message: Sized {
+    #[doc(hidden)]
+    fn to_cbor(&self) -> Vec<u8>;
+    #[doc(hidden)]
+    fn from_cbor(bytes: &[u8]) -> Result<Self, WireError>;
+}
+
+fn cbor<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing CBOR into a Vec fails only on a serializer bug; an empty body is then
+    // refused by the peer as malformed rather than crashing this side.
+    let _ = ciborium::ser::into_writer(value, &mut out);
+    out
+}
+
+fn from_cbor<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
+    ciborium::de::from_reader(bytes).map_err(|e| malformed(e.to_string()))
+}
+
+impl Message for SyncRequest {
+    fn to_cbor(&self) -> Vec<u8> {
+        cbor(&RequestWire(
+            u64::from(PROTOCOL_VERSION),
+            self.known.map(|k| ByteBuf::from(k.to_vec())),
+            self.pushes
+                .iter()
+                .map(|p| {
+                    PushWire(
+                        ByteBuf::from(doc_bytes(&p.doc)),
+                        hashes_to(&p.heads),
+                        bytes_to(&p.changes),
+                    )
+                })
+                .collect(),
+            self.full.as_ref().map(|full| {
+                full.iter()
+                    .map(|d| HeadsWire(ByteBuf::from(doc_bytes(&d.doc)), hashes_to(&d.heads)))
+                    .collect()
+            }),
+        ))
+    }
+
+    fn from_cbor(bytes: &[u8]) -> Result<Self, WireError> {
+        let RequestWire(version, known, pushes, full) = from_cbor(bytes)?;
+        check_version(version)?;
+        let known = match known {
+            Some(k) => Some(
+                <[u8; 16]>::try_from(k.as_slice()).map_err(|_| malformed("the digest is not 16 bytes"))?,
+            ),
+            None => None,
+        };
+        let pushes = pushes
+            .into_iter()
+            .map(|PushWire(doc, heads, changes)| {
+                Ok(Push {
+                    doc: doc_from(&doc)?,
+                    heads: hashes_from(heads)?,
+                    changes: bytes_from(changes),
+                })
+            })
+            .collect::<Result<_, WireError>>()?;
+        let full = match full {
+            Some(list) => Some(
+                list.into_iter()
+                    .map(|HeadsWire(doc, heads)| {
+                        Ok(DocHeads {
+                            doc: doc_from(&doc)?,
+                            heads: hashes_from(heads)?,
+                        })
+                    })
+                    .collect::<Result<_, WireError>>()?,
+            ),
+            None => None,
+        };
+        Ok(SyncRequest { known, pushes, full })
+    }
+}
+
+impl Message for SyncResponse {
+    fn to_cbor(&self) -> Vec<u8> {
+        let status = match self.status {
+            SyncStatus::Complete => 0,
+            SyncStatus::NeedFull => 1,
+            SyncStatus::Partial => 2,
+        };
+        cbor(&ResponseWire(
+            u64::from(PROTOCOL_VERSION),
+            status,
+            self.docs
+                .iter()
+                .map(|p| {
+                    PullWire(
+                        ByteBuf::from(doc_bytes(&p.doc)),
+                        hashes_to(&p.heads),
+                        bytes_to(&p.changes),
+                        hashes_to(&p.missing),
+                    )
+                })
+                .collect(),
+        ))
+    }
+
+    fn from_cbor(bytes: &[u8]) -> Result<Self, WireError> {
+        let ResponseWire(version, status, docs) = from_cbor(bytes)?;
+        check_version(version)?;
+        let status = match status {
+            0 => SyncStatus::Complete,
+            1 => SyncStatus::NeedFull,
+            2 => SyncStatus::Partial,
+            s => return Err(malformed(format!("unknown status {s}"))),
+        };
+        let docs = docs
+            .into_iter()
+            .map(|PullWire(doc, heads, changes, missing)| {
+                Ok(Pull {
+                    doc: doc_from(&doc)?,
+                    heads: hashes_from(heads)?,
+                    changes: bytes_from(changes),
+                    missing: hashes_from(missing)?,
+                })
+            })
+            .collect::<Result<_, WireError>>()?;
+        Ok(SyncResponse { status, docs })
+    }
+}
+
+impl Message for Rejection {
+    fn to_cbor(&self) -> Vec<u8> {
+        cbor(&RejectionWire(
+            u64::from(PROTOCOL_VERSION),
+            self.code as u64,
+            self.message.clone(),
+            self.doc.as_ref().map(|d| ByteBuf::from(doc_bytes(d))),
+            self.path.clone(),
+        ))
+    }
+
+    fn from_cbor(bytes: &[u8]) -> Result<Self, WireError> {
+        let RejectionWire(version, code, message, doc, path) = from_cbor(bytes)?;
+        check_version(version)?;
+        let code = u8::try_from(code)
+            .ok()
+            .and_then(RejectCode::from_u8)
+            .ok_or_else(|| malformed(format!("unknown rejection code {code}")))?;
+        let doc = doc.map(|d| doc_from(&d)).transpose()?;
+        Ok(Rejection {
+            code,
+            message,
+            doc,
+            path,
+        })
+    }
+}
+
+/// The body bytes of a message: the envelope byte, then CBOR, deflated when that
+/// pays.
+pub fn encode<M: Message>(message: &M) -> Vec<u8> {
+    let plain = message.to_cbor();
+    if plain.len() >= COMPRESS_FROM {
+        let mut encoder = flate2::read::DeflateEncoder::new(plain.as_slice(), flate2::Compression::default());
+        let mut packed = vec![DEFLATE];
+        if encoder.read_to_end(&mut packed).is_ok() && packed.len() < plain.len() + 1 {
+            return packed;
+        }
+    }
+    let mut out = Vec::with_capacity(plain.len() + 1);
+    out.push(PLAIN);
+    out.extend(plain);
+    out
+}
+
+/// Reads a body: checks its size, inflates it (never past [`MAX_MESSAGE_BYTES`]) and
+/// decodes the message.
+pub fn decode<M: Message>(body: &[u8]) -> Result<M, WireError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(WireError::TooLarge(format!(
+            "{} bytes; the limit is {MAX_BODY_BYTES}",
+            body.len()
+        )));
+    }
+    let (&format, payload) = body.split_first().ok_or_else(|| malformed("empty body"))?;
+    match format {
+        PLAIN => M::from_cbor(payload),
+        DEFLATE => {
+            let mut inflated = Vec::new();
+            let limit = MAX_MESSAGE_BYTES as u64 + 1;
+            flate2::read::DeflateDecoder::new(payload)
+                .take(limit)
+                .read_to_end(&mut inflated)
+                .map_err(|e| malformed(format!("the deflate stream is broken: {e}")))?;
+            if inflated.len() > MAX_MESSAGE_BYTES {
+                return Err(WireError::TooLarge(format!(
+                    "inflates past {MAX_MESSAGE_BYTES} bytes"
+                )));
+            }
+            M::from_cbor(&inflated)
+        }
+        other => Err(malformed(format!("unknown envelope byte {other:#04x}"))),
+    }
+}
+
+/// The digest of a set of (document, heads): XOR of SHA-256(doc reference ‖ heads in
+/// ascending order) over the documents, first 16 bytes. XOR makes it order-free and
+/// lets the server update it one document at a time.
+pub fn known_digest<'a>(docs: impl IntoIterator<Item = (&'a DocId, &'a [ChangeHash])>) -> [u8; 16] {
+    let mut digest = [0u8; 16];
+    for (doc, heads) in docs {
+        let part = doc_digest(doc, heads);
+        for (d, p) in digest.iter_mut().zip(part) {
+            *d ^= p;
+        }
+    }
+    digest
+}
+
+/// One document's share of [`known_digest`].
+pub fn doc_digest(doc: &DocId, heads: &[ChangeHash]) -> [u8; 16] {
+    let mut sorted = heads.to_vec();
+    sorted.sort();
+    let mut hasher = Sha256::new();
+    hasher.update(doc_bytes(doc));
+    for head in &sorted {
+        hasher.update(head.as_ref());
+    }
+    let full = hasher.finalize();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&full[..16]);
+    out
+}
+
+/// XOR-combines two digests (adding or removing one document's share).
+pub fn xor(a: [u8; 16], b: [u8; 16]) -> [u8; 16] {
+    let mut out = a;
+    for (o, x) in out.iter_mut().zip(b) {
+        *o ^= x;
+    }
+    out
+}

@@ -1,0 +1,170 @@
+//! The sync protocol's bytes (docs/protocol.md): messages round-trip, the example in
+//! the document is what the code writes, and bad bodies get typed errors, never a
+//! panic or an unbounded allocation.
+
+use automerge::ChangeHash;
+use passage_core::sync::wire::{
+    self, DocHeads, MAX_BODY_BYTES, MAX_MESSAGE_BYTES, Pull, Push, RejectCode, Rejection, SyncRequest, SyncResponse,
+    SyncStatus, WireError,
+};
+use passage_core::{CaseId, DocKind};
+
+fn case() -> CaseId {
+    "3f2a9c1e5b7d4a6f8e0c2b4d6f8a1c3e".parse().expect("case id")
+}
+
+fn hash(n: u8) -> ChangeHash {
+    ChangeHash::try_from(&[n; 32][..]).expect("32 bytes")
+}
+
+fn request() -> SyncRequest {
+    SyncRequest {
+        known: Some([7; 16]),
+        pushes: vec![Push {
+            doc: case().doc(DocKind::Journey),
+            heads: vec![hash(1)],
+            changes: vec![vec![0x85, 0x6f, 0x4a, 0x83, 1, 2, 3]],
+        }],
+        full: Some(vec![DocHeads { doc: case().doc(DocKind::Medical), heads: vec![hash(2), hash(3)] }]),
+    }
+}
+
+#[test]
+fn messages_round_trip() {
+    let req = request();
+    assert_eq!(wire::decode::<SyncRequest>(&wire::encode(&req)), Ok(req));
+    let res = SyncResponse {
+        status: SyncStatus::Partial,
+        docs: vec![Pull {
+            doc: case().doc(DocKind::ArrivalPlan),
+            heads: vec![hash(4)],
+            changes: vec![vec![9; 600]],
+            missing: vec![hash(5)],
+        }],
+    };
+    let body = wire::encode(&res);
+    assert_eq!(body[0], 0x02, "a 600-byte change is worth deflating");
+    assert!(body.len() < 200, "{} bytes", body.len());
+    assert_eq!(wire::decode::<SyncResponse>(&body), Ok(res));
+    let rejection = Rejection {
+        code: RejectCode::ForbiddenWrite,
+        message: "a talent may not set the permit decision".into(),
+        doc: Some(case().doc(DocKind::Journey)),
+        path: Some("/permit/decision".into()),
+    };
+    assert_eq!(wire::decode::<Rejection>(&wire::encode(&rejection)), Ok(rejection));
+}
+
+#[test]
+fn the_documented_example_is_what_the_code_writes() {
+    // docs/protocol.md, "Example": a request with one push of one 276-byte change and
+    // its response.
+    let doc = case().doc(DocKind::Journey);
+    let req = SyncRequest {
+        known: Some([0xab; 16]),
+        pushes: vec![Push { doc: doc.clone(), heads: vec![hash(1)], changes: vec![vec![0; 276]] }],
+        full: None,
+    };
+    let body = wire::encode(&SyncRequest { pushes: vec![], ..req.clone() });
+    assert_eq!(body.len(), 1 + 1 + 1 + 1 + 16 + 1 + 1, "an empty request: {}", hex(&body));
+    let mut expected = vec![0x01, 0x84, 0x01, 0x50];
+    expected.extend([0xab; 16]);
+    expected.extend([0x81, 0x83, 0x51]);
+    expected.extend(wire::doc_bytes(&doc));
+    expected.extend([0x81, 0x58, 0x20]);
+    expected.extend([1; 32]);
+    expected.extend([0x81, 0x59, 0x01, 0x14]);
+    expected.extend([0; 276]);
+    expected.push(0xf6);
+    let plain = plain(&req);
+    assert_eq!(hex(&plain), hex(&expected));
+
+    let res = SyncResponse {
+        status: SyncStatus::Complete,
+        docs: vec![Pull { doc: doc.clone(), heads: vec![hash(1)], changes: vec![], missing: vec![] }],
+    };
+    let mut expected = vec![0x01, 0x83, 0x01, 0x00, 0x81, 0x84, 0x51];
+    expected.extend(wire::doc_bytes(&doc));
+    expected.extend([0x81, 0x58, 0x20]);
+    expected.extend([1; 32]);
+    expected.extend([0x80, 0x80]);
+    assert_eq!(hex(&wire::encode(&res)), hex(&expected));
+}
+
+/// The request in its plain (uncompressed) form, whatever `encode` would choose.
+fn plain(req: &SyncRequest) -> Vec<u8> {
+    let body = wire::encode(req);
+    if body[0] == 0x01 {
+        return body;
+    }
+    let mut out = vec![0x01];
+    let mut inflater = flate2::read::DeflateDecoder::new(&body[1..]);
+    std::io::Read::read_to_end(&mut inflater, &mut out).expect("inflates");
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Data-driven: each bad body and the error it must get.
+#[test]
+fn bad_bodies_get_typed_errors() {
+    let good = wire::encode(&request());
+    let mut wrong_version = plain(&request());
+    wrong_version[2] = 0x02;
+    let mut short_digest = plain(&request());
+    short_digest[3] = 0x4f; // bstr(15) where 16 are due: a malformed or truncated body
+    let bomb = {
+        // Deflate of 80 MiB of zeros: small on the wire, too large once inflated.
+        use std::io::Write;
+        let mut enc = flate2::write::DeflateEncoder::new(vec![0x02], flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..80 {
+            enc.write_all(&zeros).expect("deflate");
+        }
+        enc.finish().expect("deflate")
+    };
+    let huge_bstr = {
+        // A CBOR byte string that claims 2^62 bytes.
+        let mut b = vec![0x01, 0x84, 0x01, 0x5b];
+        b.extend((1u64 << 62).to_be_bytes());
+        b
+    };
+    let cases: Vec<(&str, Vec<u8>, fn(&WireError) -> bool)> = vec![
+        ("empty", vec![], |e| matches!(e, WireError::Malformed(_))),
+        ("unknown envelope", vec![0x7f, 1, 2], |e| matches!(e, WireError::Malformed(_))),
+        ("not cbor", vec![0x01, 0xff, 0xff], |e| matches!(e, WireError::Malformed(_))),
+        ("truncated", good[..good.len() / 2].to_vec(), |e| matches!(e, WireError::Malformed(_))),
+        ("wrong version", wrong_version, |e| matches!(e, WireError::UnsupportedVersion(2))),
+        ("bad digest length", short_digest, |e| matches!(e, WireError::Malformed(_))),
+        ("broken deflate", vec![0x02, 0xde, 0xad, 0xbe, 0xef], |e| matches!(e, WireError::Malformed(_))),
+        ("deflate bomb", bomb, |e| matches!(e, WireError::TooLarge(_))),
+        ("oversized body", vec![0x01; MAX_BODY_BYTES + 1], |e| matches!(e, WireError::TooLarge(_))),
+        ("huge byte string", huge_bstr, |e| matches!(e, WireError::Malformed(_))),
+    ];
+    for (what, body, expected) in cases {
+        match wire::decode::<SyncRequest>(&body) {
+            Err(e) => {
+                assert!(expected(&e), "{what}: got {e:?}");
+                let code = e.rejection().code;
+                assert!(matches!(code.http_status(), 400 | 413), "{what}: {code:?}");
+            }
+            Ok(m) => panic!("{what}: decoded {m:?}"),
+        }
+    }
+    assert!(MAX_MESSAGE_BYTES > MAX_BODY_BYTES);
+}
+
+#[test]
+fn the_digest_is_order_free_and_incremental() {
+    let a = (case().doc(DocKind::Journey), vec![hash(1), hash(2)]);
+    let b = (case().doc(DocKind::Medical), vec![hash(3)]);
+    let both = wire::known_digest([(&a.0, &a.1[..]), (&b.0, &b.1[..])]);
+    let swapped = wire::known_digest([(&b.0, &b.1[..]), (&a.0, &[hash(2), hash(1)][..])]);
+    assert_eq!(both, swapped, "neither document order nor head order matters");
+    let only_a = wire::known_digest([(&a.0, &a.1[..])]);
+    assert_eq!(wire::xor(only_a, wire::doc_digest(&b.0, &b.1)), both);
+    assert_ne!(both, wire::known_digest([(&a.0, &a.1[..]), (&b.0, &[hash(4)][..])]));
+    assert_eq!(wire::known_digest(std::iter::empty()), [0; 16]);
+}

@@ -476,3 +476,27 @@ mod damaged_input {
         }
     }
 }
+
+#[test]
+fn a_version_1_store_is_migrated_with_its_data() {
+    let dir = Dir::new();
+    let path = dir.path("v1.db");
+    let (case, journey) = {
+        let (store, case) = support::belgian_case(&dir, "v1.db");
+        toggle(&store, &case, 0);
+        (case.clone(), store.journey(&case).expect("journey"))
+    };
+    // Take the file back to schema 1: the first migration's tables, nothing of sync.
+    {
+        let conn = rusqlite::Connection::open(&path).expect("raw");
+        conn.execute_batch("DROP TABLE sync_state; DROP TABLE sync_meta; PRAGMA user_version = 1;").expect("downgrade");
+    }
+    let store = support::open(&path, Role::Caseworker);
+    assert_eq!(store.journey(&case).expect("journey after migration"), journey);
+    assert_eq!(store.sync_state().expect("sync tables exist").pending_documents, 2);
+    let version: i64 = rusqlite::Connection::open(&path)
+        .expect("raw")
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, 2);
+}

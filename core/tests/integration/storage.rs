@@ -358,7 +358,7 @@ fn newer_formats_are_refused_not_misread() {
     match Store::open_with(&path, support::identity(Role::Caseworker), support::options()) {
         Err(Error::NewerFormat {
             found: 99,
-            supported: 1,
+            supported: 2,
             ..
         }) => {}
         other => panic!("expected NewerFormat, got {other:?}"),
@@ -489,11 +489,15 @@ fn a_version_1_store_is_migrated_with_its_data() {
     // Take the file back to schema 1: the first migration's tables, nothing of sync.
     {
         let conn = rusqlite::Connection::open(&path).expect("raw");
-        conn.execute_batch("DROP TABLE sync_state; DROP TABLE sync_meta; PRAGMA user_version = 1;").expect("downgrade");
+        conn.execute_batch("DROP TABLE sync_state; DROP TABLE sync_meta; PRAGMA user_version = 1;")
+            .expect("downgrade");
     }
     let store = support::open(&path, Role::Caseworker);
     assert_eq!(store.journey(&case).expect("journey after migration"), journey);
-    assert_eq!(store.sync_state().expect("sync tables exist").pending_documents, 2);
+    assert_eq!(
+        store.sync_state().expect("sync tables exist").pending_documents,
+        2
+    );
     let version: i64 = rusqlite::Connection::open(&path)
         .expect("raw")
         .query_row("PRAGMA user_version", [], |r| r.get(0))

@@ -4,8 +4,8 @@
 
 use automerge::ChangeHash;
 use passage_core::sync::wire::{
-    self, DocHeads, MAX_BODY_BYTES, MAX_MESSAGE_BYTES, Pull, Push, RejectCode, Rejection, SyncRequest, SyncResponse,
-    SyncStatus, WireError,
+    self, DocHeads, MAX_BODY_BYTES, MAX_MESSAGE_BYTES, Pull, Push, RejectCode, Rejection, SyncRequest,
+    SyncResponse, SyncStatus, WireError,
 };
 use passage_core::{CaseId, DocKind};
 
@@ -25,7 +25,10 @@ fn request() -> SyncRequest {
             heads: vec![hash(1)],
             changes: vec![vec![0x85, 0x6f, 0x4a, 0x83, 1, 2, 3]],
         }],
-        full: Some(vec![DocHeads { doc: case().doc(DocKind::Medical), heads: vec![hash(2), hash(3)] }]),
+        full: Some(vec![DocHeads {
+            doc: case().doc(DocKind::Medical),
+            heads: vec![hash(2), hash(3)],
+        }]),
     }
 }
 
@@ -52,7 +55,10 @@ fn messages_round_trip() {
         doc: Some(case().doc(DocKind::Journey)),
         path: Some("/permit/decision".into()),
     };
-    assert_eq!(wire::decode::<Rejection>(&wire::encode(&rejection)), Ok(rejection));
+    assert_eq!(
+        wire::decode::<Rejection>(&wire::encode(&rejection)),
+        Ok(rejection)
+    );
 }
 
 #[test]
@@ -62,11 +68,23 @@ fn the_documented_example_is_what_the_code_writes() {
     let doc = case().doc(DocKind::Journey);
     let req = SyncRequest {
         known: Some([0xab; 16]),
-        pushes: vec![Push { doc: doc.clone(), heads: vec![hash(1)], changes: vec![vec![0; 276]] }],
+        pushes: vec![Push {
+            doc: doc.clone(),
+            heads: vec![hash(1)],
+            changes: vec![vec![0; 276]],
+        }],
         full: None,
     };
-    let body = wire::encode(&SyncRequest { pushes: vec![], ..req.clone() });
-    assert_eq!(body.len(), 1 + 1 + 1 + 1 + 16 + 1 + 1, "an empty request: {}", hex(&body));
+    let body = wire::encode(&SyncRequest {
+        pushes: vec![],
+        ..req.clone()
+    });
+    assert_eq!(
+        body.len(),
+        1 + 1 + 1 + 1 + 16 + 1 + 1,
+        "an empty request: {}",
+        hex(&body)
+    );
     let mut expected = vec![0x01, 0x84, 0x01, 0x50];
     expected.extend([0xab; 16]);
     expected.extend([0x81, 0x83, 0x51]);
@@ -81,7 +99,12 @@ fn the_documented_example_is_what_the_code_writes() {
 
     let res = SyncResponse {
         status: SyncStatus::Complete,
-        docs: vec![Pull { doc: doc.clone(), heads: vec![hash(1)], changes: vec![], missing: vec![] }],
+        docs: vec![Pull {
+            doc: doc.clone(),
+            heads: vec![hash(1)],
+            changes: vec![],
+            missing: vec![],
+        }],
     };
     let mut expected = vec![0x01, 0x83, 0x01, 0x00, 0x81, 0x84, 0x51];
     expected.extend(wire::doc_bytes(&doc));
@@ -133,15 +156,31 @@ fn bad_bodies_get_typed_errors() {
     };
     let cases: Vec<(&str, Vec<u8>, fn(&WireError) -> bool)> = vec![
         ("empty", vec![], |e| matches!(e, WireError::Malformed(_))),
-        ("unknown envelope", vec![0x7f, 1, 2], |e| matches!(e, WireError::Malformed(_))),
-        ("not cbor", vec![0x01, 0xff, 0xff], |e| matches!(e, WireError::Malformed(_))),
-        ("truncated", good[..good.len() / 2].to_vec(), |e| matches!(e, WireError::Malformed(_))),
-        ("wrong version", wrong_version, |e| matches!(e, WireError::UnsupportedVersion(2))),
-        ("bad digest length", short_digest, |e| matches!(e, WireError::Malformed(_))),
-        ("broken deflate", vec![0x02, 0xde, 0xad, 0xbe, 0xef], |e| matches!(e, WireError::Malformed(_))),
+        ("unknown envelope", vec![0x7f, 1, 2], |e| {
+            matches!(e, WireError::Malformed(_))
+        }),
+        ("not cbor", vec![0x01, 0xff, 0xff], |e| {
+            matches!(e, WireError::Malformed(_))
+        }),
+        ("truncated", good[..good.len() / 2].to_vec(), |e| {
+            matches!(e, WireError::Malformed(_))
+        }),
+        ("wrong version", wrong_version, |e| {
+            matches!(e, WireError::UnsupportedVersion(2))
+        }),
+        ("bad digest length", short_digest, |e| {
+            matches!(e, WireError::Malformed(_))
+        }),
+        ("broken deflate", vec![0x02, 0xde, 0xad, 0xbe, 0xef], |e| {
+            matches!(e, WireError::Malformed(_))
+        }),
         ("deflate bomb", bomb, |e| matches!(e, WireError::TooLarge(_))),
-        ("oversized body", vec![0x01; MAX_BODY_BYTES + 1], |e| matches!(e, WireError::TooLarge(_))),
-        ("huge byte string", huge_bstr, |e| matches!(e, WireError::Malformed(_))),
+        ("oversized body", vec![0x01; MAX_BODY_BYTES + 1], |e| {
+            matches!(e, WireError::TooLarge(_))
+        }),
+        ("huge byte string", huge_bstr, |e| {
+            matches!(e, WireError::Malformed(_))
+        }),
     ];
     for (what, body, expected) in cases {
         match wire::decode::<SyncRequest>(&body) {
@@ -165,6 +204,9 @@ fn the_digest_is_order_free_and_incremental() {
     assert_eq!(both, swapped, "neither document order nor head order matters");
     let only_a = wire::known_digest([(&a.0, &a.1[..])]);
     assert_eq!(wire::xor(only_a, wire::doc_digest(&b.0, &b.1)), both);
-    assert_ne!(both, wire::known_digest([(&a.0, &a.1[..]), (&b.0, &[hash(4)][..])]));
+    assert_ne!(
+        both,
+        wire::known_digest([(&a.0, &a.1[..]), (&b.0, &[hash(4)][..])])
+    );
     assert_eq!(wire::known_digest(std::iter::empty()), [0; 16]);
 }

@@ -33,8 +33,15 @@ Identity and store: --store (PASSAGE_STORE), --role (PASSAGE_ROLE), --name (PASS
 --lang (PASSAGE_LANG). --name is the name written into the history; it goes before the
 subcommand, because subcommands use --name for other people (a family member, a vaccine).
 
-Exit codes: 0 done; 2 invalid input or usage; 3 not allowed for this role; 4 not found;
-5 corrupt or newer data; 6 storage error.";
+Sync: `passage enrol CODE --server URL` once (the device then acts as the role the code was
+issued for, unless --role says otherwise), then `passage sync` whenever there is a network;
+`passage sync --status` shows the last success, the last error and what waits to be sent.
+
+Exit codes: 0 done; 2 invalid input or usage (also a refused enrolment code); 3 not allowed
+for this role (also a change the server refused); 4 not found; 5 corrupt or newer data, or
+an answer from the server that breaks the protocol; 6 storage error; 7 the server could not
+be reached or is busy: sync again later (nothing was lost); 8 not enrolled, or the server no
+longer accepts this device: enrol it again with a new code.";
 
 /// A Passage device in a terminal: a displaced talent's journey to a job in Europe,
 /// kept offline in a local store.
@@ -45,9 +52,10 @@ pub(crate) struct Cli {
     #[arg(long, env = "PASSAGE_STORE", value_name = "PATH", global = true)]
     pub(crate) store: Option<PathBuf>,
 
-    /// Who is using this device: decides what may be read and changed
-    #[arg(long, env = "PASSAGE_ROLE", default_value = "caseworker", value_parser = words!(Role), global = true)]
-    pub(crate) role: Role,
+    /// Who is using this device: decides what may be read and changed [default: the
+    /// role the device was enrolled as, else caseworker]
+    #[arg(long, env = "PASSAGE_ROLE", value_parser = words!(Role), global = true)]
+    pub(crate) role: Option<Role>,
 
     /// Your name, written into the history of every change [default: $USER, else the role]
     #[arg(long, env = "PASSAGE_NAME", value_name = "NAME")]
@@ -131,6 +139,14 @@ pub(crate) enum Command {
     Upgrade,
     /// Fold the case's change rows into snapshots, and show the store before and after
     Compact,
+    /// Enrol this device with a sync server, using a code from a caseworker
+    Enrol(EnrolArgs),
+    /// Send this device's changes to the server and receive the others' (every case)
+    Sync {
+        /// Only show how the last sync went and what waits to be sent
+        #[arg(long)]
+        status: bool,
+    },
     /// Tools for testing the store
     #[command(subcommand, hide = true)]
     Debug(DebugCmd),
@@ -156,6 +172,18 @@ pub(crate) struct NewArgs {
     /// The job offer date; due dates count from it (YYYY-MM-DD) [default: today]
     #[arg(long, value_name = "DATE", value_parser = date)]
     pub(crate) start: Option<NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EnrolArgs {
+    /// The one-time enrolment code, e.g. K7QF-M2XD-9TRA
+    pub(crate) code: String,
+    /// The sync server's address, e.g. https://sync.example.org
+    #[arg(long, env = "PASSAGE_SERVER", value_name = "URL")]
+    pub(crate) server: String,
+    /// How this device is listed on the server [default: "<your name> (terminal)"]
+    #[arg(long, value_name = "NAME")]
+    pub(crate) device_name: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,12 +2,14 @@
 //! to act on, and a way to print.
 //!
 //! A mobile app holds one `Store` opened as one identity; so does each run of this
-//! device. The role is checked against the core's policy table before the case is
+//! device. The role is `--role` when given, else the role the device was enrolled as
+//! (a family member's device acts as family without being told each time), else
+//! caseworker. The role is checked against the core's policy table before the case is
 //! chosen, so that a person who may not read journeys is told so, rather than that
 //! their device holds no journeys.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use passage_core::edit::Applied;
 use passage_core::template::Catalogue;
@@ -30,23 +32,33 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     pub(crate) fn new(cli: &Cli) -> Result<Ctx> {
+        let store = cli.store.clone();
+        let role = match cli.role {
+            Some(role) => role,
+            None => enrolled_role(store.as_deref())?.unwrap_or(Role::Caseworker),
+        };
         let name = cli
             .name
             .clone()
             .or_else(|| std::env::var("USER").ok())
             .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| cli.role.as_str().to_owned());
+            .unwrap_or_else(|| role.as_str().to_owned());
         Ok(Ctx {
             text: Text {
                 catalogue: Catalogue::builtin()?,
                 locale: cli.lang,
             },
             json: cli.json,
-            role: cli.role,
+            role,
             name,
-            store: cli.store.clone(),
+            store,
             case: cli.case.clone(),
         })
+    }
+
+    /// The name written into the history of this device's changes.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
     }
 
     /// Opens the store file (creating it, and the default directory, if needed).
@@ -54,11 +66,9 @@ impl Ctx {
         let path = match &self.store {
             Some(path) => path.clone(),
             None => {
-                let dirs = directories::ProjectDirs::from("org", "Passage", "passage").ok_or_else(|| {
-                    CliError::Input("no home directory to keep the store in; give --store PATH".into())
-                })?;
-                std::fs::create_dir_all(dirs.data_dir())?;
-                dirs.data_dir().join("passage.db")
+                let dir = default_dir()?;
+                std::fs::create_dir_all(&dir)?;
+                dir.join(STORE_FILE)
             }
         };
         Ok(Store::open(path, Identity::new(self.role, self.name.clone()))?)
@@ -170,6 +180,30 @@ impl Ctx {
             self.print(&render(&self.text, value))
         }
     }
+}
+
+const STORE_FILE: &str = "passage.db";
+
+/// Where the store lives when `--store` is not given.
+fn default_dir() -> Result<PathBuf> {
+    let dirs = directories::ProjectDirs::from("org", "Passage", "passage")
+        .ok_or_else(|| CliError::Input("no home directory to keep the store in; give --store PATH".into()))?;
+    Ok(dirs.data_dir().to_owned())
+}
+
+/// The role recorded when the device was enrolled, if the store exists and was. The
+/// file is not created just to find out: a device that has none is not enrolled.
+fn enrolled_role(store: Option<&Path>) -> Result<Option<Role>> {
+    let path = match store {
+        Some(path) => path.to_owned(),
+        None => default_dir()?.join(STORE_FILE),
+    };
+    if !path.exists() {
+        return Ok(None);
+    }
+    // Any identity reads the sync settings; this one never writes.
+    let store = Store::open(&path, Identity::new(Role::Caseworker, "passage"))?;
+    Ok(store.sync_server()?.and_then(|server| server.role))
 }
 
 /// The read right an edit needs on its document: the store checks it first too, but

@@ -4,6 +4,7 @@
 //! [`ErrorKind`]: one code per thing a caller can do next. Errors of the device itself
 //! (no case chosen, a file it cannot write) are sorted into the same codes.
 
+use chrono::{DateTime, Utc};
 use passage_core::ErrorKind;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +23,17 @@ pub(crate) enum CliError {
     Io(#[from] std::io::Error),
     #[error("cannot write JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// A failed sync, with when the device should try again (as recorded in the store).
+    #[error("{}{}", core_message(.error), next_attempt_text(.next_attempt.as_ref()))]
+    Sync {
+        error: Box<passage_core::Error>,
+        next_attempt: Option<DateTime<Utc>>,
+    },
+}
+
+fn next_attempt_text(at: Option<&DateTime<Utc>>) -> String {
+    at.map(|t| format!("\nnext attempt after {}", crate::render::utc(t)))
+        .unwrap_or_default()
 }
 
 impl From<passage_core::Error> for CliError {
@@ -32,15 +44,18 @@ impl From<passage_core::Error> for CliError {
 
 impl CliError {
     /// The process exit code: 2 input, 3 not allowed, 4 not found, 5 corrupt data,
-    /// 6 storage. Clap's own usage errors also exit with 2.
+    /// 6 storage, 7 retry later, 8 enrol again. Clap's own usage errors also exit
+    /// with 2.
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
-            CliError::Core(e) => match e.kind() {
+            CliError::Core(e) | CliError::Sync { error: e, .. } => match e.kind() {
                 ErrorKind::InvalidInput => 2,
                 ErrorKind::NotAllowed => 3,
                 ErrorKind::NotFound => 4,
                 ErrorKind::CorruptData => 5,
                 ErrorKind::Storage => 6,
+                ErrorKind::RetryLater => 7,
+                ErrorKind::EnrolAgain => 8,
             },
             CliError::Input(_) => 2,
             CliError::NotFound(_) => 4,

@@ -7,9 +7,12 @@
 //! outcomes a user can act on.
 //!
 //! No message built here carries the value of a medical field: errors name documents,
-//! paths and ids, never their contents.
+//! paths and ids, never their contents. Sync errors are stored as the device's last
+//! sync error and shown to people, so they carry what the server said about a request
+//! (a path, a status), never a body.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::access::{Action, Role};
 use crate::ids::DocId;
@@ -76,6 +79,62 @@ pub enum Error {
 
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+
+    /// The device has no sync server and token yet: enrol it with a code first.
+    #[error("this device is not enrolled with a sync server; enrol it with a code first")]
+    NotEnrolled,
+
+    /// The enrolment code was refused: used, expired or unknown. A new code is needed.
+    #[error("the enrolment code was refused: {0}")]
+    EnrolmentRefused(String),
+
+    /// No answer from the server: it could not be reached, the connection was cut, or
+    /// it did not answer in time. Nothing was lost; sync again later.
+    #[error("the sync server could not be reached: {reason}")]
+    Network {
+        reason: String,
+        /// Do not try again before this long.
+        retry_after: Option<Duration>,
+    },
+
+    /// The server answered that it cannot serve now (HTTP 5xx, 429, 503 with a
+    /// `Retry-After`). Nothing was lost; sync again later.
+    #[error("the sync server is unavailable (HTTP {status}): {message}")]
+    ServerUnavailable {
+        status: u16,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+
+    /// The server does not accept this device's token: unknown (401), or revoked or
+    /// expired (403). The device must be enrolled again.
+    #[error("the sync server refused this device's token (HTTP {status}): {message}")]
+    TokenRefused { status: u16, message: String },
+
+    /// The server refused a change that writes what this role may not write. Nothing of
+    /// the request was stored; the change stays on this device.
+    #[error("the sync server refused a change{}: {message}", forbidden_at(.doc.as_ref(), .path.as_deref()))]
+    ForbiddenWrite {
+        doc: Option<DocId>,
+        path: Option<String>,
+        message: String,
+    },
+
+    /// The server's answer does not follow the sync protocol, or the server refused
+    /// the request as malformed, too large or of another protocol version. Retrying
+    /// the same request would not help: report it (or update the app).
+    #[error("sync protocol error: {0}")]
+    Protocol(String),
+}
+
+/// Where a refused change wrote, for [`Error::ForbiddenWrite`]'s message.
+fn forbidden_at(doc: Option<&DocId>, path: Option<&str>) -> String {
+    match (doc, path) {
+        (Some(doc), Some(path)) => format!(" to {doc} at {path}"),
+        (Some(doc), None) => format!(" to {doc}"),
+        (None, Some(path)) => format!(" at {path}"),
+        (None, None) => String::new(),
+    }
 }
 
 /// What a caller can do about an [`Error`]: the coarse classes apps and the terminal
@@ -92,22 +151,40 @@ pub enum ErrorKind {
     CorruptData,
     /// The disk or the database failed: retry later, free space.
     Storage,
+    /// The server could not be reached or cannot serve now: sync again later, not
+    /// before [`Error::retry_after`] when it says.
+    RetryLater,
+    /// The device is not enrolled, or its token is no longer accepted: enrol it (again)
+    /// with a new code.
+    EnrolAgain,
 }
 
 impl Error {
     /// The single mapping from rich errors to what a caller does next.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::NotAllowed { .. } => ErrorKind::NotAllowed,
+            Error::NotAllowed { .. } | Error::ForbiddenWrite { .. } => ErrorKind::NotAllowed,
             Error::NotFound(_) => ErrorKind::NotFound,
-            Error::InvalidInput(_) => ErrorKind::InvalidInput,
+            Error::InvalidInput(_) | Error::EnrolmentRefused(_) => ErrorKind::InvalidInput,
             Error::CorruptDocument { .. }
             | Error::UnexpectedShape { .. }
             | Error::NewerFormat { .. }
-            | Error::Template { .. } => ErrorKind::CorruptData,
+            | Error::Template { .. }
+            | Error::Protocol(_) => ErrorKind::CorruptData,
+            Error::Network { .. } | Error::ServerUnavailable { .. } => ErrorKind::RetryLater,
+            Error::NotEnrolled | Error::TokenRefused { .. } => ErrorKind::EnrolAgain,
             Error::DiskFull(_) | Error::Storage { .. } | Error::Io(_) | Error::Automerge { .. } => {
                 ErrorKind::Storage
             }
+        }
+    }
+
+    /// How long the server asked the device to wait before syncing again
+    /// (`Retry-After`), for errors of kind [`ErrorKind::RetryLater`].
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Network { retry_after, .. } | Error::ServerUnavailable { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 

@@ -26,6 +26,7 @@ pub mod history;
 pub mod ids;
 pub mod locale;
 pub mod model;
+pub mod policy;
 mod store;
 pub mod sync;
 pub mod template;

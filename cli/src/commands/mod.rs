@@ -8,6 +8,7 @@ mod debug;
 mod journey;
 mod medical;
 mod people;
+mod sync;
 mod travel;
 
 use crate::args::Command;
@@ -35,6 +36,8 @@ pub(crate) fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Export { output } => case::export(ctx, output),
         Command::ArrivalPlan => case::arrival_plan(ctx),
         Command::Compact => case::compact(ctx),
+        Command::Enrol(args) => sync::enrol(ctx, args),
+        Command::Sync { status } => sync::sync(ctx, status),
         Command::Debug(cmd) => debug::run(ctx, cmd),
     }
 }

@@ -104,6 +104,28 @@ labels! {
     DONE_TASK_RETIRED = "done.task_retired", "retired task";
     DONE_MODULE_ADDED = "done.module_added", "added module";
     DONE_NOTHING_CHANGED = "done.nothing_changed", "no task or module changed";
+
+    // Enrolment and sync
+    HEADING_SYNC = "heading.sync", "Sync";
+    DONE_ENROLLED = "done.enrolled", "device enrolled";
+    DONE_SYNCED = "done.synced", "synced";
+    FIELD_SERVER = "field.server", "Server";
+    FIELD_ROLE = "field.role", "Role";
+    FIELD_CASES = "field.cases", "Cases";
+    FIELD_ACCESS_EXPIRES = "field.access_expires", "Access expires";
+    FIELD_LAST_SUCCESS = "field.last_success", "Last successful sync";
+    FIELD_LAST_ERROR = "field.last_error", "Last error";
+    FIELD_NEXT_ATTEMPT = "field.next_attempt", "Next attempt after";
+    FIELD_PENDING_DOCUMENTS = "field.pending_documents", "Documents waiting to be sent";
+    FIELD_ROUNDS = "field.rounds", "Round trips";
+    FIELD_DOCUMENTS_SENT = "field.documents_sent", "Documents sent";
+    FIELD_CHANGES_RECEIVED = "field.changes_received", "Changes received";
+    FIELD_BYTES_SENT = "field.bytes_sent", "Sent";
+    FIELD_BYTES_RECEIVED = "field.bytes_received", "Received";
+    NOTE_NEVER = "note.never", "never";
+    NOTE_NOT_ENROLLED = "note.not_enrolled", "this device is not enrolled";
+    NOTE_MORE_TO_SYNC = "note.more_to_sync", "more to send: sync again";
+    NOTE_NEXT_STEP_SYNC = "note.next_step_sync", "next: sync to receive the cases";
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub(crate) mod journey;
 pub(crate) mod label;
 pub(crate) mod lists;
 pub(crate) mod medical;
+pub(crate) mod sync;
 
 use chrono::{DateTime, NaiveDate, Offset, Utc};
 use passage_core::Locale;

@@ -38,15 +38,23 @@ pub(crate) fn run(store: &Path, role: &str, args: &[&str]) -> (i32, String, Stri
         "family" => "Samir Haddad",
         _ => "Amira Khoury",
     };
+    let mut all = vec!["--role", role, "--name", name];
+    all.extend_from_slice(args);
+    run_plain(store, &all)
+}
+
+/// Runs `passage` on `store` with exactly `args`: no role or name added, so that the
+/// device's own defaults (the role it was enrolled as) apply.
+pub(crate) fn run_plain(store: &Path, args: &[&str]) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_passage"))
         .env_remove("PASSAGE_STORE")
         .env_remove("PASSAGE_ROLE")
         .env_remove("PASSAGE_NAME")
         .env_remove("PASSAGE_LANG")
         .env_remove("PASSAGE_CASE")
+        .env_remove("PASSAGE_SERVER")
         .arg("--store")
         .arg(store)
-        .args(["--role", role, "--name", name])
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -66,7 +74,7 @@ pub(crate) fn run(store: &Path, role: &str, args: &[&str]) -> (i32, String, Stri
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("passage {args:?} as {role} did not finish in {TIMEOUT:?}");
+            panic!("passage {args:?} did not finish in {TIMEOUT:?}");
         }
         std::thread::sleep(Duration::from_millis(5));
     };
@@ -110,7 +118,7 @@ pub(crate) fn fails(store: &Path, role: &str, args: &[&str], code: i32) -> Strin
     err
 }
 
-fn assert_has(text: &str, parts: &[&str]) {
+pub(crate) fn assert_has(text: &str, parts: &[&str]) {
     for part in parts {
         assert!(text.contains(part), "missing {part:?} in:\n{text}");
     }

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Store;
-use crate::access::Action;
+use crate::access::{Action, Role};
 use crate::error::Result;
 use crate::ids::{DocId, DocKind};
 use crate::sync::wire::{self, DocHeads, Push, SyncRequest, SyncResponse, SyncStatus};
@@ -31,6 +31,9 @@ mod key {
     pub(super) const LAST_SUCCESS: &str = "last_success";
     pub(super) const LAST_ERROR: &str = "last_error";
     pub(super) const NEXT_ATTEMPT: &str = "next_attempt_after";
+    pub(super) const FAILURES: &str = "consecutive_failures";
+    pub(super) const ROLE: &str = "role";
+    pub(super) const EXPIRES: &str = "token_expires_at";
 }
 
 /// Where this device syncs, as enrolment left it.
@@ -39,6 +42,10 @@ pub struct SyncServer {
     pub url: String,
     /// The device token: a bearer secret.
     pub token: String,
+    /// The role the token was issued for; the device acts as this role.
+    pub role: Option<Role>,
+    /// When the token stops being accepted (family tokens expire).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for SyncServer {
@@ -47,6 +54,8 @@ impl std::fmt::Debug for SyncServer {
         f.debug_struct("SyncServer")
             .field("url", &self.url)
             .field("token", &"<secret>")
+            .field("role", &self.role)
+            .field("expires_at", &self.expires_at)
             .finish()
     }
 }
@@ -61,6 +70,9 @@ pub struct SyncState {
     pub next_attempt_after: Option<DateTime<Utc>>,
     /// Documents with changes the server may not have yet.
     pub pending_documents: usize,
+    /// Sync attempts that failed since the last success: the client waits longer
+    /// after each.
+    pub consecutive_failures: u32,
 }
 
 /// What applying an answer did.
@@ -172,21 +184,56 @@ impl Store {
         })
     }
 
-    /// Records where this device syncs (enrolment).
+    /// Records where this device syncs (enrolment). Moving to another server forgets
+    /// the heads the previous one sent and the previous results: they describe what
+    /// that server had, and heads are never guessed. Forgetting them costs at most
+    /// one request that pushes everything, never a change.
     pub fn set_sync_server(&self, server: &SyncServer) -> Result<()> {
-        self.lock().db.set_meta(&[
-            (key::SERVER, Some(&server.url)),
-            (key::TOKEN, Some(&server.token)),
-        ])
+        let mut inner = self.lock();
+        let moved = inner.db.meta(key::SERVER)?.is_some_and(|url| url != server.url);
+        if moved {
+            inner.db.forget_server_heads()?;
+        }
+        let role = server.role.map(|r| r.as_str());
+        let expires = server.expires_at.map(crate::time::instant_text);
+        let mut values = vec![
+            (key::SERVER, Some(server.url.as_str())),
+            (key::TOKEN, Some(server.token.as_str())),
+            (key::ROLE, role),
+            (key::EXPIRES, expires.as_deref()),
+        ];
+        if moved {
+            for forgotten in [
+                key::LAST_SUCCESS,
+                key::LAST_ERROR,
+                key::NEXT_ATTEMPT,
+                key::FAILURES,
+            ] {
+                values.push((forgotten, None));
+            }
+        }
+        inner.db.set_meta(&values)
     }
 
     /// Where this device syncs, if it was enrolled.
     pub fn sync_server(&self) -> Result<Option<SyncServer>> {
         let inner = self.lock();
-        match (inner.db.meta(key::SERVER)?, inner.db.meta(key::TOKEN)?) {
-            (Some(url), Some(token)) => Ok(Some(SyncServer { url, token })),
-            _ => Ok(None),
-        }
+        let (Some(url), Some(token)) = (inner.db.meta(key::SERVER)?, inner.db.meta(key::TOKEN)?) else {
+            return Ok(None);
+        };
+        // A value this build cannot read is left out rather than failing the sync: the
+        // role only sets the device's default, and the server knows the token's role.
+        let role = inner.db.meta(key::ROLE)?.and_then(|r| r.parse().ok());
+        let expires_at = inner
+            .db
+            .meta(key::EXPIRES)?
+            .and_then(|t| crate::time::parse_instant(&t).ok());
+        Ok(Some(SyncServer {
+            url,
+            token,
+            role,
+            expires_at,
+        }))
     }
 
     /// Records the end of a sync attempt: success clears the last error.
@@ -204,10 +251,18 @@ impl Store {
                 (key::LAST_SUCCESS, Some(&at)),
                 (key::LAST_ERROR, None),
                 (key::NEXT_ATTEMPT, next.as_deref()),
+                (key::FAILURES, None),
             ]),
-            Some(e) => inner
-                .db
-                .set_meta(&[(key::LAST_ERROR, Some(e)), (key::NEXT_ATTEMPT, next.as_deref())]),
+            Some(e) => {
+                let failures = failures(inner.db.meta(key::FAILURES)?)
+                    .saturating_add(1)
+                    .to_string();
+                inner.db.set_meta(&[
+                    (key::LAST_ERROR, Some(e)),
+                    (key::NEXT_ATTEMPT, next.as_deref()),
+                    (key::FAILURES, Some(&failures)),
+                ])
+            }
         }
     }
 
@@ -228,6 +283,7 @@ impl Store {
             last_error: inner.db.meta(key::LAST_ERROR)?,
             next_attempt_after: instant(inner.db.meta(key::NEXT_ATTEMPT)?),
             pending_documents: pending,
+            consecutive_failures: failures(inner.db.meta(key::FAILURES)?),
         })
     }
 }
@@ -239,6 +295,11 @@ fn may_push(role: crate::access::Role, kind: DocKind) -> bool {
         DocKind::Journey => role.may(Action::ReadJourney),
         DocKind::Medical => role.may(Action::ReadMedical),
     }
+}
+
+/// The stored count of failed attempts; unreadable counts as none.
+fn failures(stored: Option<String>) -> u32 {
+    stored.and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
 fn sorted(heads: &[ChangeHash]) -> Vec<ChangeHash> {

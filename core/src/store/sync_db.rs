@@ -95,6 +95,15 @@ impl Db {
             .map_err(|e| self.fail(e))
     }
 
+    /// Forgets every server head: the device then pushes each document whole on its
+    /// next sync, as it did on its first.
+    pub(crate) fn forget_server_heads(&mut self) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM sync_state", [])
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
     pub(crate) fn meta(&self, key: &str) -> Result<Option<String>> {
         self.conn
             .query_row("SELECT value FROM sync_meta WHERE key = ?1", [key], |r| r.get(0))

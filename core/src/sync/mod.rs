@@ -3,12 +3,17 @@
 //!
 //! [`wire`] is the protocol's bytes, shared with the server. The device's side is
 //! sans-I/O in the store ([`crate::Store::sync_request`] builds a request from what is
-//! on disk, [`crate::Store::sync_apply`] applies an answer); the HTTP client that
-//! carries them comes with issue 3's client work.
+//! on disk, [`crate::Store::sync_apply`] applies an answer). [`client`] carries them
+//! over HTTP and decides when to try again ([`backoff`]).
 
+mod answer;
+pub mod backoff;
+pub mod client;
 pub mod wire;
 
 pub use crate::store::{PUSH_BUDGET_BYTES, SyncApplied, SyncServer, SyncState};
+pub use backoff::Backoff;
+pub use client::{ClientOptions, Enrolment, SyncClient, SyncReport};
 pub use wire::{
     DocHeads, Pull, Push, RejectCode, Rejection, SyncRequest, SyncResponse, SyncStatus, WireError,
 };

@@ -4,8 +4,10 @@
 // Helpers are `pub` so that every module of this one binary can use them.
 #![allow(unreachable_pub)]
 
+mod client;
 mod conflicts;
 mod convergence;
+mod policy;
 mod roles;
 mod roundtrip;
 mod snapshots;

@@ -1,0 +1,153 @@
+//! Prometheus metrics, served as text at `GET /metrics`.
+//!
+//! Counts and sizes only: no device, case or document appears in a label, so the
+//! metrics can go to any monitoring system without carrying personal data, and their
+//! number of series stays fixed whatever the number of cases.
+
+use passage_core::sync::wire::{RejectCode, SyncStatus};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::sync::Report;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabel {
+    status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: &'static str,
+}
+
+/// The server's metrics and the registry that renders them.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    syncs: Family<StatusLabel, Counter>,
+    bytes_in: Counter,
+    bytes_out: Counter,
+    rejections: Family<ReasonLabel, Counter>,
+    duration: Histogram,
+    enrolments: Family<ResultLabel, Counter>,
+}
+
+/// The label of a rejection reason.
+pub fn reason(code: RejectCode) -> &'static str {
+    match code {
+        RejectCode::Malformed => "malformed",
+        RejectCode::UnsupportedVersion => "unsupported_version",
+        RejectCode::Unauthorized => "unauthorized",
+        RejectCode::Forbidden => "forbidden",
+        RejectCode::ForbiddenWrite => "forbidden_write",
+        RejectCode::TooLarge => "too_large",
+        RejectCode::Unavailable => "unavailable",
+    }
+}
+
+fn status(status: SyncStatus) -> &'static str {
+    match status {
+        SyncStatus::Complete => "complete",
+        SyncStatus::NeedFull => "need_full",
+        SyncStatus::Partial => "partial",
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::default();
+        let syncs = Family::<StatusLabel, Counter>::default();
+        let bytes_in = Counter::default();
+        let bytes_out = Counter::default();
+        let rejections = Family::<ReasonLabel, Counter>::default();
+        // 1 ms to about 30 s.
+        let duration = Histogram::new(exponential_buckets(0.001, 2.0, 16));
+        let enrolments = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "passage_syncs",
+            "Sync exchanges answered, by status (rejected: see passage_rejections)",
+            syncs.clone(),
+        );
+        registry.register(
+            "passage_sync_bytes_in",
+            "Bytes of sync request bodies received",
+            bytes_in.clone(),
+        );
+        registry.register(
+            "passage_sync_bytes_out",
+            "Bytes of sync response bodies sent",
+            bytes_out.clone(),
+        );
+        registry.register(
+            "passage_rejections",
+            "Sync requests refused, by reason",
+            rejections.clone(),
+        );
+        registry.register(
+            "passage_sync_duration_seconds",
+            "Time to answer a sync request",
+            duration.clone(),
+        );
+        registry.register(
+            "passage_enrolments",
+            "Enrolment attempts, by result",
+            enrolments.clone(),
+        );
+        Metrics {
+            registry,
+            syncs,
+            bytes_in,
+            bytes_out,
+            rejections,
+            duration,
+            enrolments,
+        }
+    }
+
+    /// Counts one sync request.
+    pub fn sync(&self, report: &Report, bytes_in: usize, bytes_out: usize, seconds: f64) {
+        self.bytes_in.inc_by(bytes_in as u64);
+        self.bytes_out.inc_by(bytes_out as u64);
+        self.duration.observe(seconds);
+        match (report.rejected, report.status) {
+            (Some(code), _) => {
+                self.syncs
+                    .get_or_create(&StatusLabel { status: "rejected" })
+                    .inc();
+                self.rejections
+                    .get_or_create(&ReasonLabel { reason: reason(code) })
+                    .inc();
+            }
+            (None, Some(s)) => {
+                self.syncs.get_or_create(&StatusLabel { status: status(s) }).inc();
+            }
+            (None, None) => {}
+        }
+    }
+
+    pub fn enrolment(&self, result: &'static str) {
+        self.enrolments.get_or_create(&ResultLabel { result }).inc();
+    }
+
+    /// The metrics in the OpenMetrics text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

@@ -1,0 +1,148 @@
+//! What the binary does with its arguments: open the data directory, then serve or
+//! run one admin command.
+//!
+//! Output goes through a locked stdout writer (the workspace denies `println!`), logs
+//! to stderr. `serve` prints `listening on ADDR` once the socket is bound, which is
+//! how scripts and the tests learn the port when they ask for port 0.
+
+use std::io::{IsTerminal as _, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::admin::{self, CaseSpec};
+use crate::cli::{CaseCommand, CaseworkerCommand, Cli, Command, EnrolCommand, TokenCommand};
+use crate::error::{Result, ServerError};
+use crate::http::{self, AppState};
+use crate::metrics::Metrics;
+use crate::storage::sqlite::SqliteStorage;
+use crate::sync::Limits;
+
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "passage-server.db";
+
+/// The data directory: `--data`, else the user's data directory for the server.
+pub fn data_dir(cli: &Cli) -> Result<PathBuf> {
+    if let Some(dir) = &cli.data {
+        return Ok(dir.clone());
+    }
+    directories::ProjectDirs::from("org", "Passage", "passage-server")
+        .map(|dirs| dirs.data_dir().to_owned())
+        .ok_or_else(|| ServerError::Input("no home directory to keep data in; pass --data DIR".into()))
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Runs the command; output to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
+    let dir = data_dir(&cli)?;
+    let storage = SqliteStorage::open(&dir.join(DB_FILE))?;
+    let now = now();
+    match cli.command {
+        Command::Serve {
+            listen,
+            response_budget,
+        } => {
+            let limits = Limits {
+                response_budget: usize::try_from(response_budget).unwrap_or(usize::MAX),
+            };
+            serve(storage, &listen, limits, out)
+        }
+        Command::Caseworker(CaseworkerCommand::Add { name, server }) => {
+            admin::caseworker_add(&storage, out, &name, server.server.as_deref(), now)
+        }
+        Command::Case(CaseCommand::Create(args)) => {
+            let spec = CaseSpec {
+                template: args.template,
+                talent: args.talent,
+                employer: args.employer,
+                job: args.job,
+                start: args.start,
+                caseworker: args.caseworker,
+            };
+            admin::case_create(&storage, out, &spec, now)
+        }
+        Command::Case(CaseCommand::Assign { case, caseworker }) => {
+            admin::case_assign(&storage, out, &case, &caseworker)
+        }
+        Command::Enrol(EnrolCommand::Talent { case, server }) => {
+            admin::enrol_talent(&storage, out, &case, server.server.as_deref(), now)
+        }
+        Command::Enrol(EnrolCommand::Caseworker { name, server }) => {
+            admin::enrol_caseworker(&storage, out, &name, server.server.as_deref(), now)
+        }
+        Command::Enrol(EnrolCommand::Family {
+            case,
+            expires_in,
+            server,
+        }) => admin::enrol_family(&storage, out, &case, &expires_in, server.server.as_deref(), now),
+        Command::Tokens { case } => admin::tokens(&storage, out, case.as_deref(), now),
+        Command::Token(TokenCommand::Revoke { id }) => admin::token_revoke(&storage, out, id, now),
+        Command::Cases => admin::cases(&storage, out),
+        Command::Audit { case, limit } => admin::audit(&storage, out, case.as_deref(), limit),
+        Command::Backup { to } => {
+            storage.backup_to(&to)?;
+            writeln!(out, "backed up to {}", to.display())?;
+            Ok(())
+        }
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, not in files and journals.
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+fn serve(storage: SqliteStorage, listen: &str, limits: Limits, out: &mut dyn Write) -> Result<()> {
+    let addr: SocketAddr = listen.parse().map_err(|_| {
+        ServerError::Input(format!(
+            "--listen {listen:?} is not an address like 127.0.0.1:7878"
+        ))
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let bound = listener.local_addr()?;
+        tracing::info!(db = %storage.path().display(), %bound, "passage-server started");
+        writeln!(out, "listening on {bound}")?;
+        out.flush()?;
+        let state = AppState::new(Arc::new(storage), Arc::new(Metrics::new()), limits);
+        http::serve(listener, state, shutdown_signal()).await?;
+        tracing::info!("passage-server stopped");
+        Ok(())
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM: the server stops taking requests and finishes those
+/// in flight (each a transaction that commits or rolls back whole).
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,180 @@
+//! Documents, their chunks and sequence numbers, and what each device holds, in SQLite.
+
+use automerge::ChangeHash;
+use passage_core::DocId;
+use passage_core::chunk::Chunk;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{doc_id, fail};
+use crate::storage::{DocState, Result, Scope, Timestamp, heads_blob, heads_from_blob};
+
+fn doc_state(doc: String, heads: Vec<u8>, seq: i64) -> Result<DocState> {
+    Ok(DocState {
+        doc: doc_id(&doc)?,
+        heads: heads_from_blob(&heads)?,
+        seq,
+    })
+}
+
+pub(super) fn document(conn: &Connection, doc: &DocId) -> Result<Option<DocState>> {
+    let row: Option<(Vec<u8>, i64)> = conn
+        .prepare_cached("SELECT heads, seq FROM documents WHERE doc_id = ?1")
+        .map_err(fail)?
+        .query_row([doc.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .map_err(fail)?;
+    row.map(|(heads, seq)| doc_state(doc.to_string(), heads, seq))
+        .transpose()
+}
+
+pub(super) fn chunks(conn: &Connection, doc: &DocId) -> Result<Vec<Chunk>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT hash, kind, bytes FROM chunks WHERE doc_id = ?1 ORDER BY rowid")
+        .map_err(fail)?;
+    stmt.query_map([doc.to_string()], |r| {
+        Ok(Chunk {
+            key: r.get(0)?,
+            snapshot: r.get::<_, i64>(1)? == 1,
+            bytes: r.get(2)?,
+        })
+    })
+    .map_err(fail)?
+    .collect::<rusqlite::Result<_>>()
+    .map_err(fail)
+}
+
+pub(super) fn store_changes(
+    conn: &Connection,
+    doc: &DocId,
+    changes: &[(ChangeHash, Vec<u8>)],
+    heads: &[ChangeHash],
+    seq: i64,
+    at: Timestamp,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO documents (doc_id, case_id, kind, heads, seq, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (doc_id) DO UPDATE SET heads = excluded.heads, seq = excluded.seq",
+    )
+    .map_err(fail)?
+    .execute(params![
+        doc.to_string(),
+        doc.case.as_str(),
+        doc.kind.as_str(),
+        heads_blob(heads),
+        seq,
+        at
+    ])
+    .map_err(fail)?;
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO chunks (doc_id, hash, kind, bytes) VALUES (?1, ?2, 0, ?3)
+             ON CONFLICT (doc_id, hash) DO NOTHING",
+        )
+        .map_err(fail)?;
+    for (hash, bytes) in changes {
+        insert
+            .execute(params![doc.to_string(), hash.as_ref(), bytes])
+            .map_err(fail)?;
+    }
+    Ok(())
+}
+
+pub(super) fn replace_with_snapshot(conn: &Connection, doc: &DocId, key: &[u8], bytes: &[u8]) -> Result<()> {
+    conn.execute("DELETE FROM chunks WHERE doc_id = ?1", [doc.to_string()])
+        .map_err(fail)?;
+    conn.execute(
+        "INSERT INTO chunks (doc_id, hash, kind, bytes) VALUES (?1, ?2, 1, ?3)",
+        params![doc.to_string(), key, bytes],
+    )
+    .map(|_| ())
+    .map_err(fail)
+}
+
+pub(super) fn change_rows(conn: &Connection, doc: &DocId) -> Result<u64> {
+    conn.prepare_cached("SELECT count(*) FROM chunks WHERE doc_id = ?1 AND kind = 0")
+        .map_err(fail)?
+        .query_row([doc.to_string()], |r| r.get::<_, i64>(0))
+        .map(|n| n.max(0) as u64)
+        .map_err(fail)
+}
+
+pub(super) fn next_seq(conn: &Connection) -> Result<i64> {
+    Ok(max_seq(conn)? + 1)
+}
+
+pub(super) fn max_seq(conn: &Connection) -> Result<i64> {
+    conn.prepare_cached("SELECT coalesce(max(seq), 0) FROM documents")
+        .map_err(fail)?
+        .query_row([], |r| r.get(0))
+        .map_err(fail)
+}
+
+pub(super) fn readable_docs(conn: &Connection, scope: &Scope, after: i64) -> Result<Vec<DocState>> {
+    let (sql, key): (&str, Box<dyn rusqlite::ToSql>) = match scope {
+        Scope::Case(case) => (
+            "SELECT doc_id, heads, seq FROM documents
+             WHERE case_id = ?1 AND kind IN ('journey', 'medical') AND seq > ?2 ORDER BY seq",
+            Box::new(case.as_str().to_owned()),
+        ),
+        Scope::ArrivalPlan(case) => (
+            "SELECT doc_id, heads, seq FROM documents
+             WHERE case_id = ?1 AND kind = 'arrival-plan' AND seq > ?2 ORDER BY seq",
+            Box::new(case.as_str().to_owned()),
+        ),
+        Scope::Caseworker(id) => (
+            "SELECT d.doc_id, d.heads, d.seq FROM documents d JOIN cases c ON c.case_id = d.case_id
+             WHERE c.caseworker = ?1 AND d.kind IN ('journey', 'medical') AND d.seq > ?2
+             ORDER BY d.seq",
+            Box::new(*id),
+        ),
+    };
+    let mut stmt = conn.prepare_cached(sql).map_err(fail)?;
+    let rows: Vec<(String, Vec<u8>, i64)> = stmt
+        .query_map(params![key, after], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .map_err(fail)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(fail)?;
+    rows.into_iter()
+        .map(|(doc, heads, seq)| doc_state(doc, heads, seq))
+        .collect()
+}
+
+pub(super) fn peer_heads(conn: &Connection, device: i64, doc: &DocId) -> Result<Option<Vec<ChangeHash>>> {
+    let blob: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT heads FROM peer_heads WHERE device_id = ?1 AND doc_id = ?2")
+        .map_err(fail)?
+        .query_row(params![device, doc.to_string()], |r| r.get(0))
+        .optional()
+        .map_err(fail)?;
+    blob.map(|b| heads_from_blob(&b)).transpose()
+}
+
+pub(super) fn set_peer_heads(
+    conn: &Connection,
+    device: i64,
+    doc: &DocId,
+    heads: &[ChangeHash],
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO peer_heads (device_id, doc_id, heads) VALUES (?1, ?2, ?3)
+             ON CONFLICT (device_id, doc_id) DO UPDATE SET heads = excluded.heads",
+    )
+    .map_err(fail)?
+    .execute(params![device, doc.to_string(), heads_blob(heads)])
+    .map(|_| ())
+    .map_err(fail)
+}
+
+pub(super) fn replace_peer_heads(
+    conn: &Connection,
+    device: i64,
+    docs: &[(DocId, Vec<ChangeHash>)],
+) -> Result<()> {
+    conn.execute("DELETE FROM peer_heads WHERE device_id = ?1", [device])
+        .map_err(fail)?;
+    for (doc, heads) in docs {
+        set_peer_heads(conn, device, doc, heads)?;
+    }
+    Ok(())
+}

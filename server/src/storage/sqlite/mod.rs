@@ -1,0 +1,316 @@
+//! The embedded default: [`Storage`] in one SQLite file.
+//!
+//! WAL mode, so admin commands (another process) read and write while `serve` runs;
+//! `synchronous=FULL`, so a sync the server answered is on disk even after a power
+//! loss (a device forgets nothing it was told the server has, so the server must not
+//! forget it either); a busy timeout, so two writers wait for each other instead of
+//! failing. Every [`Tx`] is a `BEGIN IMMEDIATE` transaction: it takes the write lock
+//! at once, so it never has to be retried half-way because another writer came first.
+//! The schema is migrated by `PRAGMA user_version`, like the device's store.
+//!
+//! The SQL is in [`schema`] (tables), [`people`] (caseworkers, cases, devices),
+//! [`documents`] (documents, chunks, what each device holds) and [`audit`]; this
+//! module opens the file and maps the [`Tx`] trait onto them.
+
+mod audit;
+mod documents;
+mod people;
+mod schema;
+
+pub use schema::SCHEMA_VERSION;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use automerge::ChangeHash;
+use passage_core::chunk::Chunk;
+use passage_core::{CaseId, DocId, Role};
+use rusqlite::Connection;
+
+use crate::storage::{
+    AuditEntry, CaseRow, Caseworker, Device, DocState, NewCase, NewDevice, Result, Scope, Storage,
+    StorageError, Timestamp, Tx,
+};
+
+/// How long a writer waits for another before giving up with [`StorageError::Busy`].
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The server's SQLite file: one connection for write transactions, used by one at a
+/// time (SQLite has one writer anyway, and every sync exchange writes), and one for
+/// reads, which in WAL mode need not wait for a writer.
+#[derive(Debug)]
+pub struct SqliteStorage {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    path: PathBuf,
+}
+
+fn connect(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(fail)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;",
+    )
+    .map_err(fail)?;
+    Ok(conn)
+}
+
+pub(super) fn fail(e: rusqlite::Error) -> StorageError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => StorageError::Busy,
+        _ => StorageError::Backend(e.to_string()),
+    }
+}
+
+impl SqliteStorage {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStorage> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StorageError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let mut writer = connect(path)?;
+        migrate(&mut writer)?;
+        let reader = connect(path)?;
+        reader.execute_batch("PRAGMA query_only = ON").map_err(fail)?;
+        Ok(SqliteStorage {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+        // A panic while the lock was held dropped its transaction, which rolled back:
+        // the connection is still sound.
+        conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Writes a consistent copy of the whole database to `to` (a new file), while
+    /// other connections go on reading and writing.
+    pub fn backup_to(&self, to: &Path) -> Result<()> {
+        if to.exists() {
+            return Err(StorageError::Exists(to.display().to_string()));
+        }
+        let target = to
+            .to_str()
+            .ok_or_else(|| StorageError::Backend(format!("{} is not UTF-8", to.display())))?;
+        // On the writer's connection: the reader's is query-only, which VACUUM INTO
+        // counts as a write. It reads one consistent snapshot, like any reader.
+        Self::lock(&self.writer)
+            .execute("VACUUM INTO ?1", [target])
+            .map(|_| ())
+            .map_err(fail)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(fail)?;
+    if version > SCHEMA_VERSION {
+        return Err(StorageError::NewerFormat {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (from, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        // Another process may have migrated while this one waited for the lock.
+        let now: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(fail)?;
+        if now > from as i64 {
+            continue;
+        }
+        tx.execute_batch(sql).map_err(fail)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", from + 1))
+            .map_err(fail)?;
+        tx.commit().map_err(fail)?;
+    }
+    Ok(())
+}
+
+impl Storage for SqliteStorage {
+    fn begin(&self) -> Result<Box<dyn Tx + '_>> {
+        let conn = Self::lock(&self.writer);
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(fail)?;
+        Ok(Box::new(SqliteTx { conn, open: true }))
+    }
+
+    fn read(&self) -> Result<Box<dyn Tx + '_>> {
+        let conn = Self::lock(&self.reader);
+        conn.execute_batch("BEGIN").map_err(fail)?;
+        Ok(Box::new(SqliteTx { conn, open: true }))
+    }
+}
+
+struct SqliteTx<'a> {
+    conn: MutexGuard<'a, Connection>,
+    open: bool,
+}
+
+impl Drop for SqliteTx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // Nothing can be done about a failed rollback here; SQLite rolls an open
+            // transaction back by itself when the next one begins or the file closes.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+pub(super) fn case_id(text: &str) -> Result<CaseId> {
+    text.parse()
+        .map_err(|_| StorageError::Corrupt(format!("case id {text:?}")))
+}
+
+pub(super) fn doc_id(text: &str) -> Result<DocId> {
+    text.parse()
+        .map_err(|_| StorageError::Corrupt(format!("document id {text:?}")))
+}
+
+pub(super) fn role(text: &str) -> Result<Role> {
+    text.parse()
+        .map_err(|_| StorageError::Corrupt(format!("role {text:?}")))
+}
+
+impl Tx for SqliteTx<'_> {
+    fn commit(mut self: Box<Self>) -> Result<()> {
+        self.conn.execute_batch("COMMIT").map_err(fail)?;
+        self.open = false;
+        Ok(())
+    }
+
+    fn add_caseworker(&mut self, name: &str, at: Timestamp) -> Result<Caseworker> {
+        people::add_caseworker(&self.conn, name, at)
+    }
+
+    fn caseworker(&mut self, name: &str) -> Result<Option<Caseworker>> {
+        people::caseworker(&self.conn, name)
+    }
+
+    fn create_case(&mut self, case: &NewCase<'_>) -> Result<()> {
+        people::create_case(&self.conn, case)
+    }
+
+    fn case(&mut self, case: &CaseId) -> Result<Option<CaseRow>> {
+        people::case(&self.conn, case)
+    }
+
+    fn cases(&mut self) -> Result<Vec<CaseRow>> {
+        people::cases(&self.conn)
+    }
+
+    fn assign_case(&mut self, case: &CaseId, caseworker: i64) -> Result<()> {
+        people::assign_case(&self.conn, case, caseworker)
+    }
+
+    fn add_device(&mut self, device: &NewDevice<'_>) -> Result<i64> {
+        people::add_device(&self.conn, device)
+    }
+
+    fn redeem_code(
+        &mut self,
+        code_hash: &[u8; 32],
+        token_hash: &[u8; 32],
+        name: &str,
+        now: Timestamp,
+    ) -> Result<Option<Device>> {
+        people::redeem_code(&self.conn, code_hash, token_hash, name, now)
+    }
+
+    fn device_by_token(&mut self, token_hash: &[u8; 32]) -> Result<Option<Device>> {
+        people::device_by_token(&self.conn, token_hash)
+    }
+
+    fn device(&mut self, id: i64) -> Result<Option<Device>> {
+        people::device(&self.conn, id)
+    }
+
+    fn devices(&mut self, case: Option<&CaseId>) -> Result<Vec<Device>> {
+        people::devices(&self.conn, case)
+    }
+
+    fn revoke_device(&mut self, id: i64, at: Timestamp) -> Result<bool> {
+        people::revoke_device(&self.conn, id, at)
+    }
+
+    fn record_sync(
+        &mut self,
+        device: i64,
+        at: Timestamp,
+        digest: Option<[u8; 16]>,
+        cursor: i64,
+    ) -> Result<()> {
+        people::record_sync(&self.conn, device, at, digest, cursor)
+    }
+
+    fn document(&mut self, doc: &DocId) -> Result<Option<DocState>> {
+        documents::document(&self.conn, doc)
+    }
+
+    fn chunks(&mut self, doc: &DocId) -> Result<Vec<Chunk>> {
+        documents::chunks(&self.conn, doc)
+    }
+
+    fn store_changes(
+        &mut self,
+        doc: &DocId,
+        changes: &[(ChangeHash, Vec<u8>)],
+        heads: &[ChangeHash],
+        seq: i64,
+        at: Timestamp,
+    ) -> Result<()> {
+        documents::store_changes(&self.conn, doc, changes, heads, seq, at)
+    }
+
+    fn replace_with_snapshot(&mut self, doc: &DocId, key: &[u8], bytes: &[u8]) -> Result<()> {
+        documents::replace_with_snapshot(&self.conn, doc, key, bytes)
+    }
+
+    fn change_rows(&mut self, doc: &DocId) -> Result<u64> {
+        documents::change_rows(&self.conn, doc)
+    }
+
+    fn next_seq(&mut self) -> Result<i64> {
+        documents::next_seq(&self.conn)
+    }
+
+    fn max_seq(&mut self) -> Result<i64> {
+        documents::max_seq(&self.conn)
+    }
+
+    fn readable_docs(&mut self, scope: &Scope, after: i64) -> Result<Vec<DocState>> {
+        documents::readable_docs(&self.conn, scope, after)
+    }
+
+    fn peer_heads(&mut self, device: i64, doc: &DocId) -> Result<Option<Vec<ChangeHash>>> {
+        documents::peer_heads(&self.conn, device, doc)
+    }
+
+    fn set_peer_heads(&mut self, device: i64, doc: &DocId, heads: &[ChangeHash]) -> Result<()> {
+        documents::set_peer_heads(&self.conn, device, doc, heads)
+    }
+
+    fn replace_peer_heads(&mut self, device: i64, docs: &[(DocId, Vec<ChangeHash>)]) -> Result<()> {
+        documents::replace_peer_heads(&self.conn, device, docs)
+    }
+
+    fn audit(&mut self, e: &AuditEntry) -> Result<()> {
+        audit::audit(&self.conn, e)
+    }
+
+    fn audit_log(&mut self, case: Option<&CaseId>, limit: u32) -> Result<Vec<AuditEntry>> {
+        audit::audit_log(&self.conn, case, limit)
+    }
+}

@@ -1,0 +1,286 @@
+//! `POST /v1/sync`: one exchange of docs/protocol.md, "One exchange", from the bytes
+//! of a request to the bytes of its answer.
+//!
+//! [`handle`] is everything but HTTP: the token, the body, one write transaction
+//! holding the whole exchange, and the audit. [`push`] applies and checks what the
+//! device sent (with [`depth`] guarding the cost of that check); [`answer`] works out
+//! what the device lacks. A refused request leaves
+//! nothing behind but its audit entry, written after the exchange's transaction was
+//! rolled back. Nothing here keeps a document after the request: memory does not grow
+//! with the number of cases.
+
+mod answer;
+mod depth;
+mod push;
+
+pub use answer::RESPONSE_BUDGET_BYTES;
+
+use passage_core::sync::wire::{self, RejectCode, Rejection, SyncRequest, SyncResponse, SyncStatus};
+use passage_core::{DocId, Role};
+
+use crate::enrol::token_hash;
+use crate::error::ServerError;
+use crate::storage::{AuditEntry, Device, Scope, Storage, StorageError, Timestamp};
+
+/// How much one answer may carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Change bytes per answer; past it the answer is `partial`.
+    pub response_budget: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            response_budget: RESPONSE_BUDGET_BYTES,
+        }
+    }
+}
+
+/// Seconds a device waits before retrying after a 503.
+pub const RETRY_AFTER_SECS: u64 = 5;
+
+/// What the HTTP layer sends back, and what it logs and counts.
+#[derive(Debug)]
+pub struct Outcome {
+    pub http_status: u16,
+    pub body: Vec<u8>,
+    /// For 503: the `Retry-After` header.
+    pub retry_after: Option<u64>,
+    pub report: Report,
+}
+
+/// One exchange in numbers, for the log line and the metrics. Never a payload.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub device: Option<i64>,
+    pub role: Option<Role>,
+    pub status: Option<SyncStatus>,
+    pub rejected: Option<RejectCode>,
+    pub docs_in: usize,
+    pub changes_in: usize,
+    pub docs_out: usize,
+    pub changes_out: usize,
+}
+
+/// Why an exchange did not complete.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Refused: the device gets the rejection.
+    Refused(Box<Refusal>),
+    /// The server's fault (storage, a stored document that does not load): 503.
+    Internal(String),
+}
+
+/// A refusal, and the audit entry (if any) written after the rollback.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    pub(crate) rejection: Rejection,
+    pub(crate) audit: Option<AuditEntry>,
+}
+
+impl Failure {
+    pub(crate) fn refused(rejection: Rejection, audit: Option<AuditEntry>) -> Failure {
+        Failure::Refused(Box::new(Refusal { rejection, audit }))
+    }
+}
+
+impl From<StorageError> for Failure {
+    fn from(e: StorageError) -> Self {
+        Failure::Internal(e.to_string())
+    }
+}
+
+impl From<ServerError> for Failure {
+    fn from(e: ServerError) -> Self {
+        Failure::Internal(e.to_string())
+    }
+}
+
+impl From<passage_core::Error> for Failure {
+    fn from(e: passage_core::Error) -> Self {
+        Failure::Internal(e.to_string())
+    }
+}
+
+pub(crate) fn rejection(code: RejectCode, message: impl Into<String>, doc: Option<DocId>) -> Rejection {
+    Rejection {
+        code,
+        message: message.into(),
+        doc,
+        path: None,
+    }
+}
+
+/// An audit entry for this device, without a document yet.
+pub(crate) fn entry(device: Option<&Device>, action: &str, now: Timestamp) -> AuditEntry {
+    AuditEntry {
+        at: now,
+        device: device.map(|d| d.id),
+        role: device.map(|d| d.role),
+        action: action.to_owned(),
+        case: device.and_then(|d| d.case.clone()),
+        doc: None,
+        allowed: true,
+        reason: None,
+        bytes_in: 0,
+        bytes_out: 0,
+    }
+}
+
+/// What the device's token lets it read (see docs/protocol.md, "Documents and access").
+pub(crate) fn scope(device: &Device) -> Option<Scope> {
+    match device.role {
+        Role::Talent => device.case.clone().map(Scope::Case),
+        Role::Family => device.case.clone().map(Scope::ArrivalPlan),
+        Role::Caseworker => device.caseworker.as_ref().map(|w| Scope::Caseworker(w.id)),
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(header: Option<&str>) -> Option<&str> {
+    let value = header?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The device a token belongs to, if it may sync now.
+fn authenticate(
+    storage: &dyn Storage,
+    authorization: Option<&str>,
+    now: Timestamp,
+) -> Result<Device, Failure> {
+    let token = bearer(authorization).ok_or_else(|| {
+        Failure::refused(rejection(RejectCode::Unauthorized, "no bearer token", None), None)
+    })?;
+    // A read: looking a token up never waits for, or holds, the write lock.
+    let found = storage.read()?.device_by_token(&token_hash(token))?;
+    let Some(device) = found else {
+        // Unknown callers are logged and counted, not stored: they cannot fill the
+        // audit log.
+        return Err(Failure::refused(
+            rejection(RejectCode::Unauthorized, "unknown token; enrol again", None),
+            None,
+        ));
+    };
+    let refused = if device.revoked_at.is_some() {
+        Some("the token was revoked")
+    } else if device.expires_at.is_some_and(|at| at <= now) {
+        Some("the token has expired")
+    } else {
+        None
+    };
+    if let Some(why) = refused {
+        let mut audit = entry(Some(&device), "sync", now);
+        audit.allowed = false;
+        audit.reason = Some(why.into());
+        return Err(Failure::refused(
+            rejection(RejectCode::Forbidden, why, None),
+            Some(audit),
+        ));
+    }
+    Ok(device)
+}
+
+/// One whole `POST /v1/sync`: `authorization` is the header's value, `body` the bytes
+/// as received (the HTTP layer has already refused bodies over the size limit).
+pub fn handle(
+    storage: &dyn Storage,
+    limits: Limits,
+    authorization: Option<&str>,
+    body: &[u8],
+    now: Timestamp,
+) -> Outcome {
+    let mut report = Report::default();
+    let result = exchange(storage, limits, authorization, body, now, &mut report);
+    match result {
+        Ok(response) => {
+            report.status = Some(response.status);
+            Outcome {
+                http_status: 200,
+                body: wire::encode(&response),
+                retry_after: None,
+                report,
+            }
+        }
+        Err(Failure::Refused(refusal)) => {
+            let Refusal { rejection, audit } = *refusal;
+            if let Some(audit) = audit {
+                // The exchange's transaction is gone; the decision is logged on its own.
+                let logged = storage.begin().and_then(|mut tx| {
+                    tx.audit(&audit)?;
+                    tx.commit()
+                });
+                if let Err(error) = logged {
+                    tracing::error!(%error, "could not write an audit entry");
+                }
+            }
+            refused(rejection, None, report)
+        }
+        Err(Failure::Internal(message)) => {
+            tracing::error!(device = ?report.device, %message, "sync failed");
+            let rejection = rejection(
+                RejectCode::Unavailable,
+                "the server could not answer; try again later",
+                None,
+            );
+            refused(rejection, Some(RETRY_AFTER_SECS), report)
+        }
+    }
+}
+
+/// The answer to a request that was refused or failed.
+pub fn refused(rejection: Rejection, retry_after: Option<u64>, mut report: Report) -> Outcome {
+    report.rejected = Some(rejection.code);
+    Outcome {
+        http_status: rejection.code.http_status(),
+        body: wire::encode(&rejection),
+        retry_after: retry_after.or((rejection.code == RejectCode::Unavailable).then_some(RETRY_AFTER_SECS)),
+        report,
+    }
+}
+
+fn exchange(
+    storage: &dyn Storage,
+    limits: Limits,
+    authorization: Option<&str>,
+    body: &[u8],
+    now: Timestamp,
+    report: &mut Report,
+) -> Result<SyncResponse, Failure> {
+    // The token is checked before the body is read: nobody unknown makes the server
+    // inflate anything. Decoding happens outside the write transaction.
+    let device = authenticate(storage, authorization, now)?;
+    report.device = Some(device.id);
+    report.role = Some(device.role);
+    let request: SyncRequest = wire::decode(body).map_err(|e| Failure::refused(e.rejection(), None))?;
+    report.docs_in = request.pushes.len();
+    report.changes_in = request.pushes.iter().map(|p| p.changes.len()).sum();
+    let scope = scope(&device)
+        .ok_or_else(|| Failure::Internal(format!("device {} has no case or caseworker", device.id)))?;
+
+    let mut tx = storage.begin()?;
+    // The device as it is now, inside the transaction: its digest and cursor are read
+    // and written by this exchange alone.
+    let device = tx
+        .device(device.id)?
+        .ok_or_else(|| Failure::Internal(format!("device {} vanished", device.id)))?;
+    let pushed = push::apply(&mut *tx, &device, &request, now)?;
+    let (response, audit) = answer::answer(
+        &mut *tx,
+        limits.response_budget,
+        &device,
+        &scope,
+        &request,
+        &pushed,
+        now,
+    )?;
+    for entry in &audit {
+        tx.audit(entry)?;
+    }
+    tx.commit()?;
+    report.docs_out = response.docs.len();
+    report.changes_out = response.docs.iter().map(|p| p.changes.len()).sum();
+    Ok(response)
+}

@@ -1,0 +1,345 @@
+//! Applying what a device pushed: steps 1 to 4 of docs/protocol.md, "One exchange".
+//!
+//! Each pushed document is loaded from its chunks, the new changes are applied to
+//! that copy, and `diff(before, after)` lists every path whose visible value they
+//! change. Each path goes through `passage_core::policy::check_write`, with the case's
+//! journey as it was before the request for context (who owns a task, whether the
+//! talent may book). A single refused path refuses the request: the caller drops the
+//! transaction, so nothing of any push is stored. Changes that depend on changes the
+//! server lacks are not applied; their document is answered with `missing`.
+//!
+//! Pushes are stored as they are checked, inside the exchange's transaction, and their
+//! documents dropped at once, so memory holds one document at a time whatever the
+//! number of pushes. Journeys come first, so that a case a caseworker created offline
+//! exists before its medical record is stored.
+
+use std::collections::{HashMap, HashSet};
+
+use automerge::{AutoCommit, Change, ChangeHash, ExpandedChange, Patch, PatchAction, Prop};
+use passage_core::chunk::{decode_change, guarded, has_change};
+use passage_core::doc::journey::Journey;
+use passage_core::doc::medical::Medical;
+use passage_core::doc::read_document;
+use passage_core::policy::{check_write, max_depth};
+use passage_core::sync::wire::{Push, RejectCode, Rejection, SyncRequest};
+use passage_core::{CaseId, DocId, DocKind, Role};
+
+use super::{Failure, depth, entry, rejection};
+use crate::docs;
+use crate::storage::{Device, NewCase, Timestamp, Tx};
+
+/// What became of one pushed document.
+#[derive(Debug)]
+pub(super) struct Pushed {
+    pub(super) doc: DocId,
+    /// The device's heads, as it pushed them: what it holds of this document.
+    pub(super) device_heads: Vec<ChangeHash>,
+    /// Dependencies the server lacked: nothing of this push was stored.
+    pub(super) missing: Vec<ChangeHash>,
+    pub(super) bytes: u64,
+}
+
+/// Whether a case is known to the server, or being created by this request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CaseState {
+    Known,
+    New,
+}
+
+fn forbidden(device: &Device, doc: &DocId, why: &str, now: Timestamp) -> Failure {
+    let mut audit = entry(Some(device), "push", now);
+    audit.case = Some(doc.case.clone());
+    audit.doc = Some(doc.clone());
+    audit.allowed = false;
+    audit.reason = Some(why.to_owned());
+    Failure::refused(
+        rejection(RejectCode::Forbidden, why, Some(doc.clone())),
+        Some(audit),
+    )
+}
+
+fn malformed(doc: &DocId, why: String) -> Failure {
+    Failure::refused(rejection(RejectCode::Malformed, why, Some(doc.clone())), None)
+}
+
+/// Which pushed documents this device may write, and whether their cases exist.
+fn check_scope(
+    tx: &mut dyn Tx,
+    device: &Device,
+    request: &SyncRequest,
+    now: Timestamp,
+) -> Result<HashMap<CaseId, CaseState>, Failure> {
+    let mut cases = HashMap::new();
+    let mut seen = HashSet::new();
+    for push in &request.pushes {
+        let doc = &push.doc;
+        if !seen.insert(doc.clone()) {
+            return Err(malformed(doc, format!("{doc} is pushed twice")));
+        }
+        if doc.kind == DocKind::ArrivalPlan || device.role == Role::Family {
+            return Err(forbidden(
+                device,
+                doc,
+                "this device may not write this document",
+                now,
+            ));
+        }
+        if cases.contains_key(&doc.case) {
+            continue;
+        }
+        let state = match device.role {
+            Role::Talent if device.case.as_ref() == Some(&doc.case) => CaseState::Known,
+            Role::Caseworker => match tx.case(&doc.case)? {
+                Some(case)
+                    if case.caseworker.as_ref().map(|w| w.id) == device.caseworker.as_ref().map(|w| w.id) =>
+                {
+                    CaseState::Known
+                }
+                Some(_) => {
+                    return Err(forbidden(
+                        device,
+                        doc,
+                        "the case is assigned to another caseworker",
+                        now,
+                    ));
+                }
+                // A case the caseworker created offline: it is created here, theirs.
+                None => CaseState::New,
+            },
+            _ => {
+                return Err(forbidden(
+                    device,
+                    doc,
+                    "the document is outside this device's case",
+                    now,
+                ));
+            }
+        };
+        cases.insert(doc.case.clone(), state);
+    }
+    // A new case starts with its journey: that is where its talent and destination are.
+    let with_journey: HashSet<&CaseId> = request
+        .pushes
+        .iter()
+        .filter(|p| p.doc.kind == DocKind::Journey)
+        .map(|p| &p.doc.case)
+        .collect();
+    for push in &request.pushes {
+        let new = cases.get(&push.doc.case) == Some(&CaseState::New);
+        if new && !with_journey.contains(&push.doc.case) {
+            return Err(forbidden(
+                device,
+                &push.doc,
+                "the case is unknown to the server",
+                now,
+            ));
+        }
+    }
+    Ok(cases)
+}
+
+/// Applies and checks every push, storing those that pass, inside `tx`.
+pub(super) fn apply(
+    tx: &mut dyn Tx,
+    device: &Device,
+    request: &SyncRequest,
+    now: Timestamp,
+) -> Result<Vec<Pushed>, Failure> {
+    let cases = check_scope(tx, device, request, now)?;
+    // The journeys as they were before this request, for the policy's context; filled
+    // as pushes need them. Journeys are applied first, and each records its own
+    // earlier state here before it is stored.
+    let mut before: HashMap<CaseId, Journey> = HashMap::new();
+    let mut order: Vec<&Push> = request.pushes.iter().collect();
+    order.sort_by_key(|p| p.doc.kind);
+    let mut out = Vec::with_capacity(order.len());
+    for push in order {
+        let state = cases.get(&push.doc.case).copied().unwrap_or(CaseState::Known);
+        out.push(apply_one(tx, device, push, state, &mut before, now)?);
+    }
+    // Answered in the order the device sent them.
+    let position: HashMap<&DocId, usize> = request
+        .pushes
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (&p.doc, i))
+        .collect();
+    out.sort_by_key(|p| position.get(&p.doc).copied());
+    Ok(out)
+}
+
+fn stored_journey(tx: &mut dyn Tx, case: &CaseId) -> Result<Journey, Failure> {
+    let id = case.doc(DocKind::Journey);
+    let doc = docs::load(tx, &id)?.ok_or_else(|| Failure::Internal(format!("case {case} has no journey")))?;
+    Ok(read_document(&doc, &id)?)
+}
+
+fn apply_one(
+    tx: &mut dyn Tx,
+    device: &Device,
+    push: &Push,
+    state: CaseState,
+    before: &mut HashMap<CaseId, Journey>,
+    now: Timestamp,
+) -> Result<Pushed, Failure> {
+    let id = &push.doc;
+    let bytes: u64 = push.changes.iter().map(|c| c.len() as u64).sum();
+    let mut pushed = Pushed {
+        doc: id.clone(),
+        device_heads: push.heads.clone(),
+        missing: vec![],
+        bytes,
+    };
+    let mut doc = match docs::load(tx, id)? {
+        Some(doc) => doc,
+        None => AutoCommit::new(),
+    };
+    let before_heads = doc.get_heads();
+    let mut new = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, bytes) in push.changes.iter().enumerate() {
+        let change = decode_change(id, &format!("pushed change {i}"), bytes)
+            .map_err(|e| malformed(id, e.to_string()))?;
+        // Changes the server already has are no-ops: a replayed request stores nothing.
+        if !has_change(&doc, change.hash()) && seen.insert(change.hash()) {
+            new.push(change);
+        }
+    }
+    if new.is_empty() {
+        return Ok(pushed);
+    }
+    if state == CaseState::New && id.kind != DocKind::Journey && tx.case(&id.case)?.is_none() {
+        // The new case's journey was not stored (it lacked dependencies): this waits
+        // for the next round, when the device pushes everything again.
+        return Ok(pushed);
+    }
+    if state == CaseState::Known && !before.contains_key(&id.case) {
+        let journey = match id.kind {
+            DocKind::Journey => read_document(&doc, id)?,
+            _ => stored_journey(tx, &id.case)?,
+        };
+        before.insert(id.case.clone(), journey);
+    }
+    let context = before.get(&id.case);
+    let rows: Vec<(ChangeHash, Vec<u8>)> = new.iter().map(|c| (c.hash(), c.raw_bytes().to_vec())).collect();
+    let expanded: Vec<ExpandedChange> =
+        guarded(|| new.iter().map(Change::decode).collect()).map_err(|e| malformed(id, e))?;
+    guarded(|| doc.apply_changes(new))
+        .map_err(|e| malformed(id, e))?
+        .map_err(|e| malformed(id, format!("the changes do not apply: {e}")))?;
+    let missing = doc.get_missing_deps(&[]);
+    if !missing.is_empty() {
+        pushed.missing = missing;
+        return Ok(pushed);
+    }
+    if let Some(path) = depth::too_deep(&doc, &expanded, max_depth(id.kind)) {
+        let why = format!("{path} is deeper than any field of a {}", id.kind);
+        return Err(forbidden_write(device, id, path, why, bytes, now));
+    }
+    drop(expanded);
+    let after_heads = doc.get_heads();
+    let patches = guarded(|| doc.diff(&before_heads, &after_heads)).map_err(|e| malformed(id, e))?;
+    for patch in &patches {
+        let path = patch_path(patch);
+        let keys: Vec<&str> = path.iter().map(String::as_str).collect();
+        if let Err(denied) = check_write(device.role, id.kind, &keys, context) {
+            return Err(forbidden_write(
+                device,
+                id,
+                denied.path.clone(),
+                denied.to_string(),
+                bytes,
+                now,
+            ));
+        }
+    }
+    let journey = readable(&doc, id)?;
+    if state == CaseState::New
+        && let Some(journey) = &journey
+    {
+        tx.create_case(&NewCase {
+            case: &id.case,
+            caseworker: device.caseworker.as_ref().map(|w| w.id),
+            talent_name: &journey.talent_name,
+            destination: &journey.destination,
+            created_at: now,
+        })?;
+    }
+    docs::store(tx, id, &mut doc, &rows, now)?;
+    drop(doc);
+    if let Some(journey) = journey {
+        docs::write_arrival_plan(tx, &id.case, &journey, now)?;
+    }
+    Ok(pushed)
+}
+
+/// Checks that the document still reads as its kind after the changes (a talent may
+/// write a task's status, but not a status no build can read), and returns the
+/// journey for the arrival plan.
+fn readable(doc: &AutoCommit, id: &DocId) -> Result<Option<Journey>, Failure> {
+    let unreadable =
+        |e: passage_core::Error| malformed(id, format!("the changes leave {id} unreadable: {e}"));
+    match id.kind {
+        DocKind::Journey => {
+            let journey: Journey = read_document(doc, id).map_err(unreadable)?;
+            if journey.case_id != id.case.as_str() {
+                return Err(malformed(id, format!("{id} names another case")));
+            }
+            Ok(Some(journey))
+        }
+        DocKind::Medical => {
+            let medical: Medical = read_document(doc, id).map_err(unreadable)?;
+            if medical.case_id != id.case.as_str() {
+                return Err(malformed(id, format!("{id} names another case")));
+            }
+            Ok(None)
+        }
+        DocKind::ArrivalPlan => Err(malformed(id, "arrival plans are not pushed".into())),
+    }
+}
+
+fn forbidden_write(
+    device: &Device,
+    doc: &DocId,
+    path: String,
+    why: String,
+    bytes: u64,
+    now: Timestamp,
+) -> Failure {
+    let mut audit = entry(Some(device), "push", now);
+    audit.case = Some(doc.case.clone());
+    audit.doc = Some(doc.clone());
+    audit.allowed = false;
+    audit.reason = Some(format!("forbidden write {path}"));
+    audit.bytes_in = bytes;
+    let rejection = Rejection {
+        code: RejectCode::ForbiddenWrite,
+        message: format!("{why}; nothing of this sync was stored"),
+        doc: Some(doc.clone()),
+        path: Some(path),
+    };
+    Failure::refused(rejection, Some(audit))
+}
+
+/// The full path a patch writes: the path of its object, then the key it changes.
+fn patch_path(patch: &Patch) -> Vec<String> {
+    let mut path: Vec<String> = patch.path.iter().map(|(_, prop)| prop_text(prop)).collect();
+    match &patch.action {
+        PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => path.push(key.clone()),
+        PatchAction::PutSeq { index, .. }
+        | PatchAction::Insert { index, .. }
+        | PatchAction::SpliceText { index, .. }
+        | PatchAction::DeleteSeq { index, .. } => path.push(index.to_string()),
+        PatchAction::Increment { prop, .. } | PatchAction::Conflict { prop } => path.push(prop_text(prop)),
+        // Marks change the text object itself, whose path is already complete.
+        PatchAction::Mark { .. } => {}
+    }
+    path
+}
+
+fn prop_text(prop: &Prop) -> String {
+    match prop {
+        Prop::Map(key) => key.clone(),
+        Prop::Seq(index) => index.to_string(),
+    }
+}

@@ -23,6 +23,10 @@ pub(crate) enum CliError {
     Io(#[from] std::io::Error),
     #[error("cannot write JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// A sync that completed for every document but these, whose changes the server
+    /// refused; they stay on the device (exit code 3, as any refusal).
+    #[error("the sync server refused changes, kept on this device: {0}")]
+    Held(String),
     /// A failed sync, with when the device should try again (as recorded in the store).
     #[error("{}{}", core_message(.error), next_attempt_text(.next_attempt.as_ref()))]
     Sync {
@@ -58,6 +62,7 @@ impl CliError {
                 ErrorKind::EnrolAgain => 8,
             },
             CliError::Input(_) => 2,
+            CliError::Held(_) => 3,
             CliError::NotFound(_) => 4,
             CliError::Json(_) => 5,
             CliError::Io(_) => 6,

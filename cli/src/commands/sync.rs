@@ -46,8 +46,20 @@ pub(crate) fn sync(ctx: &Ctx, status: bool) -> Result<()> {
     }
     let client = SyncClient::new(ClientOptions::default())?;
     match runtime()?.block_on(client.sync(Arc::clone(&store))) {
-        Ok(report) if ctx.json => ctx.print_json(&report_json(&report)),
-        Ok(report) => ctx.print(&render::sync::report(&ctx.text, &report)),
+        Ok(report) => {
+            if ctx.json {
+                ctx.print_json(&report_json(&report))?;
+            } else {
+                ctx.print(&render::sync::report(&ctx.text, &report))?;
+            }
+            if report.held.is_empty() {
+                return Ok(());
+            }
+            // Everything else synced; say what the server refused, and why.
+            let held = store.sync_state()?.held;
+            let reasons: Vec<String> = held.iter().map(|h| format!("{} ({})", h.doc, h.reason)).collect();
+            Err(CliError::Held(reasons.join("; ")))
+        }
         Err(error) => {
             // The core recorded when to try again; say it with the error.
             let next_attempt = store.sync_state().ok().and_then(|s| s.next_attempt_after);
@@ -84,5 +96,6 @@ fn report_json(r: &SyncReport) -> serde_json::Value {
         "bytes_down": r.bytes_down,
         "duration_ms": u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
         "complete": r.complete,
+        "held": r.held.iter().map(ToString::to_string).collect::<Vec<_>>(),
     })
 }

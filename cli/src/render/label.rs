@@ -117,6 +117,7 @@ labels! {
     FIELD_LAST_ERROR = "field.last_error", "Last error";
     FIELD_NEXT_ATTEMPT = "field.next_attempt", "Next attempt after";
     FIELD_PENDING_DOCUMENTS = "field.pending_documents", "Documents waiting to be sent";
+    FIELD_HELD = "field.held", "Refused by the server, kept on this device";
     FIELD_ROUNDS = "field.rounds", "Round trips";
     FIELD_DOCUMENTS_SENT = "field.documents_sent", "Documents sent";
     FIELD_CHANGES_RECEIVED = "field.changes_received", "Changes received";

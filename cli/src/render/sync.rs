@@ -84,5 +84,12 @@ pub(crate) fn status(t: &Text, server: Option<&SyncServer>, s: &SyncState) -> St
         "  {}",
         t.field(label::FIELD_PENDING_DOCUMENTS, s.pending_documents)
     );
+    for held in &s.held {
+        put!(
+            out,
+            "  {}",
+            t.field(label::FIELD_HELD, format!("{} · {}", held.doc, held.reason))
+        );
+    }
     out
 }

@@ -509,15 +509,28 @@ fn refusals_say_what_to_do_next() {
     // device lets it, the server does not, and the change stays on the device.
     let (code, _, err) = run_plain(&phone.store, &["--role", "caseworker", "permit", "granted"]);
     assert_eq!(code, 0, "{err}");
-    let err = failing(&phone, &["sync"], 3);
-    assert_has(&err, &["refused a change", "/permit"]);
+    // The refusal holds that document on the device and does not stop the sync: the
+    // other document (the medical record) is in step, and the change is still here.
+    let (code, out, err) = run_plain(&phone.store, &["sync"]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert_has(&err, &["refused changes, kept on this device", "/permit"]);
+    let status = on(&phone, RANA, &["sync", "--status"]);
     assert_has(
-        &on(&phone, RANA, &["sync", "--status"]),
+        &status,
         &[
-            "Documents waiting to be sent: 1",
-            "Last error: the sync server refused a change",
+            "Documents waiting to be sent: 0",
+            "Refused by the server, kept on this device",
+            "/permit",
         ],
     );
+    assert!(!status.contains("Last error"), "{status}");
+    assert_has(
+        &on(&phone, RANA, &["--role", "caseworker", "show"]),
+        &["  Granted"],
+    );
+    // The next sync offers the held change again, alone, and it is refused again.
+    let (code, _, err) = run_plain(&phone.store, &["sync"]);
+    assert_eq!(code, 3, "{err}");
 
     // A revoked device is told to enrol again.
     server.admin(&["token", "revoke", &phone_id]);

@@ -24,20 +24,34 @@ pub(crate) fn document<T: DeserializeOwned>(doc: &AutoCommit, id: &DocId) -> Res
 /// One object of the document (a map or a list) as `T`.
 pub(crate) fn object<T: DeserializeOwned>(doc: &AutoCommit, id: &DocId, obj: &ObjId) -> Result<T> {
     let tree = doc.hydrate(obj, None).map_err(|e| shape(id, e.to_string()))?;
-    serde_path_to_error::deserialize(json(&tree)).map_err(|e| shape(id, e.to_string()))
+    let value = json(&tree, 0).ok_or_else(|| shape(id, format!("objects nested deeper than {MAX_DEPTH}")))?;
+    serde_path_to_error::deserialize(value).map_err(|e| shape(id, e.to_string()))
 }
 
-fn json(tree: &Tree) -> Value {
-    match tree {
+/// Deepest nesting of objects a document may have. Ours are at most six deep; one
+/// nested far deeper came from a faulty or hostile peer (the server refuses such
+/// changes, see `passage-server`'s depth check), and is refused here too rather than
+/// walked by recursion.
+const MAX_DEPTH: usize = 32;
+
+fn json(tree: &Tree, depth: usize) -> Option<Value> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    Some(match tree {
         Tree::Scalar(s) => scalar(s),
         Tree::Map(map) => Value::Object(
             map.iter()
-                .map(|(k, v)| (k.clone(), json(&v.value)))
-                .collect::<Map<_, _>>(),
+                .map(|(k, v)| Some((k.clone(), json(&v.value, depth + 1)?)))
+                .collect::<Option<Map<_, _>>>()?,
         ),
-        Tree::List(list) => Value::Array(list.iter().map(|v| json(&v.value)).collect()),
+        Tree::List(list) => Value::Array(
+            list.iter()
+                .map(|v| json(&v.value, depth + 1))
+                .collect::<Option<_>>()?,
+        ),
         Tree::Text(text) => Value::String(text.to_string()),
-    }
+    })
 }
 
 fn scalar(s: &ScalarValue) -> Value {

@@ -27,7 +27,7 @@ use self::inner::Inner;
 use self::loaded::LoadedDoc;
 pub use self::loaded::{MAX_CHUNK_BYTES, MAX_DOC_BYTES};
 pub use self::options::{CaseSummary, CompactionPolicy, StoreOptions, StoreStats};
-pub use self::sync::{PUSH_BUDGET_BYTES, SyncApplied, SyncServer, SyncState};
+pub use self::sync::{HeldDocument, PUSH_BUDGET_BYTES, SyncApplied, SyncServer, SyncState};
 use crate::access::{Action, Identity};
 use crate::arrival_plan::{self, ArrivalPlan};
 use crate::conflict::{self, Conflict};

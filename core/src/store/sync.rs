@@ -34,6 +34,24 @@ mod key {
     pub(super) const FAILURES: &str = "consecutive_failures";
     pub(super) const ROLE: &str = "role";
     pub(super) const EXPIRES: &str = "token_expires_at";
+    /// `held/<document id>`: a document whose changes the server refused; the value is
+    /// the server's reason.
+    pub(super) const HELD: &str = "held/";
+}
+
+/// A document the server refused changes of. Its local changes stay on the device and
+/// are not sent with the other documents (one refusal must not stop every sync); the
+/// client offers them again once per sync, in a round of their own, and the hold ends
+/// when the server accepts them (say, after staff allowed self-booking again).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HeldDocument {
+    #[serde(serialize_with = "display")]
+    pub doc: DocId,
+    pub reason: String,
+}
+
+fn display<S: serde::Serializer>(doc: &DocId, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(doc)
 }
 
 /// Where this device syncs, as enrolment left it.
@@ -73,6 +91,8 @@ pub struct SyncState {
     /// Sync attempts that failed since the last success: the client waits longer
     /// after each.
     pub consecutive_failures: u32,
+    /// Documents whose changes the server refused, not counted as pending.
+    pub held: Vec<HeldDocument>,
 }
 
 /// What applying an answer did.
@@ -96,11 +116,30 @@ impl Store {
     /// The next request: pushes for the documents that may have changes the server
     /// lacks (whole histories for those in `repush`), and the full list of server
     /// heads on the first sync or when `full` is asked.
+    /// Held documents ([`HeldDocument`]) are left out.
     pub fn sync_request(&self, full: bool, repush: &[DocId]) -> Result<SyncRequest> {
+        self.build_request(full, repush, Held::Skip)
+    }
+
+    /// A request offering a held document's changes again, alone, or `None` when it
+    /// has nothing the server lacks any more.
+    pub fn sync_request_held(&self, doc: &DocId) -> Result<Option<SyncRequest>> {
+        let request = self.build_request(false, &[], Held::Only(doc))?;
+        Ok((!request.pushes.is_empty()).then_some(request))
+    }
+
+    fn build_request(&self, full: bool, repush: &[DocId], held_mode: Held<'_>) -> Result<SyncRequest> {
         let mut inner = self.lock();
         let role = inner.identity.role;
         let known_heads = inner.db.server_heads()?;
-        let candidates = inner.db.sync_candidates()?;
+        let held = held_docs(&inner.db)?;
+        let candidates = inner.db.sync_candidates()?.into_iter().filter(|(doc, _)| {
+            let is_held = held.iter().any(|h| &h.doc == doc);
+            match held_mode {
+                Held::Skip => !is_held,
+                Held::Only(only) => is_held && doc == only,
+            }
+        });
         let mut pushes = Vec::new();
         let mut budget = 0usize;
         for (doc, server_heads) in candidates {
@@ -163,6 +202,12 @@ impl Store {
                 repush.push(pull.doc.clone());
             }
             received += inner.receive(&pull.doc, &pull.changes)?;
+            if pushed.contains(&pull.doc) && pull.missing.is_empty() {
+                // Accepted: a hold on this document, if any, is over.
+                inner
+                    .db
+                    .set_meta(&[(&format!("{}{}", key::HELD, pull.doc), None)])?;
+            }
             let exists = inner.db.document_exists(&pull.doc)?;
             if !exists {
                 continue;
@@ -271,11 +316,12 @@ impl Store {
         let inner = self.lock();
         let role = inner.identity.role;
         let instant = |v: Option<String>| v.and_then(|t| crate::time::parse_instant(&t).ok());
+        let held = held_docs(&inner.db)?;
         let pending = inner
             .db
             .sync_candidates()?
             .into_iter()
-            .filter(|(doc, _)| may_push(role, doc.kind))
+            .filter(|(doc, _)| may_push(role, doc.kind) && !held.iter().any(|h| &h.doc == doc))
             .count();
         Ok(SyncState {
             server: inner.db.meta(key::SERVER)?,
@@ -284,8 +330,36 @@ impl Store {
             next_attempt_after: instant(inner.db.meta(key::NEXT_ATTEMPT)?),
             pending_documents: pending,
             consecutive_failures: failures(inner.db.meta(key::FAILURES)?),
+            held,
         })
     }
+
+    /// Holds a document whose changes the server refused (see [`HeldDocument`]).
+    pub fn hold_document(&self, doc: &DocId, reason: &str) -> Result<()> {
+        self.lock()
+            .db
+            .set_meta(&[(&format!("{}{doc}", key::HELD), Some(reason))])
+    }
+}
+
+/// Which documents a request carries, as to holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Held<'a> {
+    Skip,
+    Only(&'a DocId),
+}
+
+fn held_docs(db: &super::db::Db) -> Result<Vec<HeldDocument>> {
+    Ok(db
+        .meta_with_prefix(key::HELD)?
+        .into_iter()
+        .filter_map(|(k, reason)| {
+            Some(HeldDocument {
+                doc: k.strip_prefix(key::HELD)?.parse().ok()?,
+                reason,
+            })
+        })
+        .collect())
 }
 
 /// Whether documents of this kind can hold changes made on a device of this role.

@@ -34,9 +34,20 @@ use super::backoff::Backoff;
 use super::wire::{self, SyncResponse, SyncStatus};
 use crate::access::Role;
 use crate::error::{Error, ErrorKind, Result};
-use crate::ids::CaseId;
+use crate::ids::{CaseId, DocId};
 use crate::store::{Store, SyncServer};
 use crate::time::{SharedClock, SystemClock};
+
+/// Records a hold on a document, with the server's reason.
+async fn hold(store: &Arc<Store>, doc: &DocId, path: Option<&str>, message: &str) -> Result<()> {
+    let reason = match path {
+        Some(path) => format!("{message} ({path})"),
+        None => message.to_owned(),
+    };
+    let doc = doc.clone();
+    tracing::info!(doc = %doc, "the server refused this document's changes; holding them on the device");
+    blocking(store, move |s| s.hold_document(&doc, &reason)).await
+}
 
 /// Enrolment answers are a token and a few case ids; anything longer is not one.
 const MAX_ENROL_ANSWER_BYTES: usize = 64 << 10;
@@ -105,6 +116,9 @@ pub struct SyncReport {
     /// Whether the device and the server are in step; false when the rounds ran out
     /// with more to send.
     pub complete: bool,
+    /// Documents whose changes the server refused in this sync, now held on the
+    /// device (see [`crate::sync::HeldDocument`]); the other documents synced.
+    pub held: Vec<DocId>,
 }
 
 /// The sync client. One per app: it holds the connection pool, and runs one sync at a
@@ -282,7 +296,8 @@ impl SyncClient {
             // Built from the store each round, so that a later round never sends what
             // an earlier answer covered; a retry sends the same bytes again, which is
             // harmless (requests are idempotent).
-            let request = blocking(store, move |s| s.sync_request(full, &repush)).await?;
+            let round_repush = repush.clone();
+            let request = blocking(store, move |s| s.sync_request(full, &round_repush)).await?;
             let body = wire::encode(&request);
             let build = || {
                 self.http
@@ -292,7 +307,23 @@ impl SyncClient {
                     .header(ACCEPT, wire::CONTENT_TYPE)
                     .body(body.clone())
             };
-            let (answer, retries) = self.send(build, wire::MAX_BODY_BYTES, sync_answer, rng).await?;
+            let sent: Vec<DocId> = request.pushes.iter().map(|p| p.doc.clone()).collect();
+            let (answer, retries) = match self.send(build, wire::MAX_BODY_BYTES, sync_answer, rng).await {
+                Ok(answer) => answer,
+                // One document's refused change must not stop every other document:
+                // hold it (its changes stay on the device) and send the rest.
+                Err(Error::ForbiddenWrite {
+                    doc: Some(doc),
+                    path,
+                    message,
+                }) if sent.contains(&doc) => {
+                    report.rounds += 1;
+                    hold(store, &doc, path.as_deref(), &message).await?;
+                    report.held.push(doc);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             report.rounds += 1;
             report.retries += retries;
             report.bytes_up += body.len() as u64;
@@ -318,7 +349,69 @@ impl SyncClient {
                 break;
             }
         }
+        if report.complete {
+            self.offer_held(store, &server, &url, report, rng).await?;
+        }
         report.documents_pushed = pushed.len();
+        Ok(())
+    }
+
+    /// Offers each held document's changes again, alone, once per sync: accepted, the
+    /// hold ends; refused, it stays (with the server's latest reason); any other failure
+    /// leaves it for the next sync without failing this one.
+    async fn offer_held(
+        &self,
+        store: &Arc<Store>,
+        server: &SyncServer,
+        url: &reqwest::Url,
+        report: &mut SyncReport,
+        rng: &mut fastrand::Rng,
+    ) -> Result<()> {
+        let held = blocking(store, |s| s.sync_state()).await?.held;
+        let offered_now: Vec<DocId> = held
+            .into_iter()
+            .map(|h| h.doc)
+            .filter(|d| !report.held.contains(d))
+            .collect();
+        for doc in offered_now {
+            let offered = doc.clone();
+            let Some(request) = blocking(store, move |s| s.sync_request_held(&offered)).await? else {
+                continue;
+            };
+            let body = wire::encode(&request);
+            let build = || {
+                self.http
+                    .post(url.clone())
+                    .bearer_auth(&server.token)
+                    .header(CONTENT_TYPE, wire::CONTENT_TYPE)
+                    .header(ACCEPT, wire::CONTENT_TYPE)
+                    .body(body.clone())
+            };
+            report.rounds += 1;
+            report.bytes_up += body.len() as u64;
+            match self.send(build, wire::MAX_BODY_BYTES, sync_answer, rng).await {
+                Ok((answer, _)) => {
+                    report.bytes_down += answer.len() as u64;
+                    let response: SyncResponse = wire::decode(&answer)
+                        .map_err(|e| Error::Protocol(format!("the server's answer cannot be read: {e}")))?;
+                    let applied = blocking(store, move |s| s.sync_apply(&request, &response))
+                        .await
+                        .map_err(answer_not_applicable)?;
+                    report.changes_received += applied.received;
+                }
+                Err(Error::ForbiddenWrite {
+                    doc: Some(refused),
+                    path,
+                    message,
+                }) if refused == doc => {
+                    hold(store, &doc, path.as_deref(), &message).await?;
+                    report.held.push(doc);
+                }
+                Err(e) => {
+                    tracing::debug!(doc = %doc, error = %e, "a held document could not be offered again")
+                }
+            }
+        }
         Ok(())
     }
 

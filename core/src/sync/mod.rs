@@ -11,7 +11,7 @@ pub mod backoff;
 pub mod client;
 pub mod wire;
 
-pub use crate::store::{PUSH_BUDGET_BYTES, SyncApplied, SyncServer, SyncState};
+pub use crate::store::{HeldDocument, PUSH_BUDGET_BYTES, SyncApplied, SyncServer, SyncState};
 pub use backoff::Backoff;
 pub use client::{ClientOptions, Enrolment, SyncClient, SyncReport};
 pub use wire::{

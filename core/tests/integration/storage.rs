@@ -504,3 +504,33 @@ fn a_version_1_store_is_migrated_with_its_data() {
         .expect("version");
     assert_eq!(version, 2);
 }
+
+#[test]
+fn a_document_nested_too_deep_is_refused_not_walked() {
+    use automerge::transaction::Transactable;
+    let dir = Dir::new();
+    let (store, case) = support::belgian_case(&dir, "deep.db");
+    let doc = case.doc(DocKind::Journey);
+    let mut copy = automerge::AutoCommit::load(&store.save_document(&doc).expect("save")).expect("load");
+    let heads = copy.get_heads();
+    let family = match automerge::ReadDoc::get(&copy, automerge::ROOT, "family") {
+        Ok(Some((_, id))) => id,
+        other => panic!("no family map: {other:?}"),
+    };
+    let mut obj = copy
+        .put_object(&family, "deep", automerge::ObjType::Map)
+        .expect("map");
+    for _ in 0..40 {
+        obj = copy.put_object(&obj, "x", automerge::ObjType::Map).expect("map");
+    }
+    copy.commit();
+    let changes: Vec<Vec<u8>> = copy
+        .get_changes(&heads)
+        .iter()
+        .map(|c| c.raw_bytes().to_vec())
+        .collect();
+    store.receive_changes(&doc, &changes).expect("stored as data");
+    let err = store.journey(&case).expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::CorruptData, "{err}");
+    assert!(err.to_string().contains("nested deeper"), "{err}");
+}

@@ -186,9 +186,11 @@ pub trait Tx {
 
     // Devices, enrolment codes and tokens.
     fn add_device(&mut self, device: &NewDevice<'_>) -> Result<i64>;
-    /// Exchanges a valid, unused, unexpired, unrevoked code for a device token, once:
-    /// the code's hash is forgotten as the token's is stored. `None` if the code is
-    /// not (or no longer) valid.
+    /// Exchanges a valid, unused, unexpired, unrevoked code for a device token. A code
+    /// works once, except that the same device (same name) may redeem it again within
+    /// ten minutes if it has not synced yet: the answer to its first try may have been
+    /// lost after the server committed; the new token replaces the one nobody got.
+    /// `None` if the code is not (or no longer) valid.
     fn redeem_code(
         &mut self,
         code_hash: &[u8; 32],

@@ -84,3 +84,32 @@ fn bad_enrolments_are_refused() {
     let code = server.code(&["enrol", "talent", case.as_str()]);
     server.device(Role::Talent, "Rana Haddad", &code);
 }
+
+#[test]
+fn a_lost_enrolment_answer_can_be_asked_for_again() {
+    use passage_core::sync::wire::{self, SyncRequest};
+    let server = Server::start();
+    let case = server.case();
+    let code = server.code(&["enrol", "talent", case.as_str()]);
+    let sync_with = |token: &str| {
+        let body = wire::encode(&SyncRequest { known: None, pushes: vec![], full: Some(vec![]) });
+        let auth = format!("Bearer {token}");
+        server
+            .post("/v1/sync", &[("Authorization", auth.as_str()), ("Content-Type", wire::CONTENT_TYPE)], &body)
+            .status
+    };
+    // The server commits the first redemption; its answer is lost on the way.
+    let (status, lost) = server.enrol(&code, "Rana's phone");
+    assert_eq!(status, 200);
+    // The phone tries again with the same code: a new token, and the one nobody
+    // received no longer works.
+    let (status, again) = server.enrol(&code, "Rana's phone");
+    assert_eq!(status, 200, "{again}");
+    assert_ne!(lost["token"], again["token"]);
+    assert_eq!(sync_with(lost["token"].as_str().expect("token")), 401);
+    // Another device may not take the code over.
+    assert_eq!(server.enrol(&code, "someone else's phone").0, 401);
+    // Once the phone has synced, the code is spent for good.
+    assert_eq!(sync_with(again["token"].as_str().expect("token")), 200);
+    assert_eq!(server.enrol(&code, "Rana's phone").0, 401);
+}

@@ -8,6 +8,7 @@
 
 mod enrol;
 mod family;
+mod faults;
 mod ops;
 mod recovery;
 mod rejections;

@@ -4,13 +4,18 @@
 //! devices: passage-core stores on disk, synced the way a device syncs.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use automerge::ChangeHash;
+use passage_core::chunk::Chunk;
 use passage_core::sync::wire::{self, Rejection, SyncRequest, SyncResponse, SyncStatus};
-use passage_core::{CaseId, Identity, Role, Store};
+use passage_core::sync::{Backoff, ClientOptions, SyncClient, SyncReport};
+use passage_core::{CaseId, DocId, ErrorKind, Identity, Role, Store};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -56,18 +61,29 @@ impl Server {
 
     /// Starts the process and reads the port it bound from its first line.
     fn launch(&mut self) {
+        if let Err(failed) = self.try_launch("127.0.0.1:0") {
+            panic!("{}", failed.why);
+        }
+    }
+
+    /// Starts the process listening on `listen` and waits (reading its stdout, no
+    /// timer) for its `listening on` line; a process that exits instead is an error,
+    /// with what it logged.
+    fn try_launch(&mut self, listen: &str) -> Result<(), LaunchFailed> {
+        let log_path = self.data().join("server.log");
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.data().join("server.log"))
+            .open(&log_path)
             .expect("log file");
+        let logged_before = log.metadata().map_or(0, |m| m.len());
         let mut child = Command::new(BIN)
             .args([
                 "--data",
                 &self.data().to_string_lossy(),
                 "serve",
                 "--listen",
-                "127.0.0.1:0",
+                listen,
             ])
             .args(&self.options)
             .env("RUST_LOG", "info")
@@ -78,12 +94,43 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("first line");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        let Some(addr) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            let bytes = std::fs::read(&log_path).unwrap_or_default();
+            let logged = String::from_utf8_lossy(bytes.get(logged_before as usize..).unwrap_or_default());
+            return Err(LaunchFailed {
+                why: format!("unexpected first line {line:?}; the server logged: {logged}"),
+                address_in_use: logged.contains("in use"),
+            });
+        };
         self.addr = addr.to_owned();
         self.child = Some(child);
+        Ok(())
+    }
+
+    /// The address devices enrol with.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Kills the process (SIGKILL, if it still runs) and starts it again on the same
+    /// data directory and the same address, as a supervisor restarts a crashed server:
+    /// devices keep the address they enrolled with. Waits until it listens; if the
+    /// port is not free yet, tries again (polling) for a few seconds.
+    pub fn restart_in_place(&mut self) {
+        self.stop();
+        let listen = self.addr.clone();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.try_launch(&listen) {
+                Ok(()) => return,
+                Err(failed) if failed.address_in_use && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(failed) => panic!("the server did not start again on {listen}: {}", failed.why),
+            }
+        }
     }
 
     /// Stops the process (as a crash would: SIGKILL).
@@ -208,6 +255,13 @@ impl Server {
         let code = self.code(&["enrol", "family", case.as_str(), "--expires-in", "30d"]);
         self.device(Role::Family, "Samir Haddad", &code)
     }
+}
+
+/// Why the server process did not start listening.
+#[derive(Debug)]
+struct LaunchFailed {
+    why: String,
+    address_in_use: bool,
 }
 
 impl Drop for Server {
@@ -394,6 +448,562 @@ impl Device {
     pub fn sync(&self, server: &Server) -> SyncRun {
         self.try_sync(server)
             .unwrap_or_else(|r| panic!("sync refused: {r:?}"))
+    }
+}
+
+// Fault injection: devices running the real sync client, a seeded random source, a
+// proxy that cuts connections at chosen bytes, and what the server left on disk.
+
+/// The seed of a fault test: `PASSAGE_FAULT_SEED` (decimal, or hex after `0x`) replays
+/// a run; without it, a new seed from the clock.
+pub fn fault_seed() -> u64 {
+    match std::env::var("PASSAGE_FAULT_SEED") {
+        Ok(text) => {
+            let text = text.trim();
+            let parsed = match text.strip_prefix("0x") {
+                Some(hex) => u64::from_str_radix(hex, 16),
+                None => text.parse(),
+            };
+            parsed.unwrap_or_else(|e| panic!("PASSAGE_FAULT_SEED={text:?} is not a number: {e}"))
+        }
+        Err(_) => {
+            let since = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .expect("a clock after 1970");
+            // Nanoseconds alone: a seed short enough to type.
+            since.as_nanos() as u64 % 1_000_000_000_000
+        }
+    }
+}
+
+/// xorshift64*: small, fast, and the same numbers from the same seed everywhere.
+#[derive(Clone, Debug)]
+pub struct XorShift(u64);
+
+impl XorShift {
+    pub fn new(seed: u64) -> XorShift {
+        // splitmix64 of the seed, so that near seeds start far apart (and none is 0).
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        XorShift((z ^ (z >> 31)).max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        assert!(n > 0, "below(0)");
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// True `percent` times in a hundred.
+    pub fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+
+    /// Uniform between zero and `max`, to the microsecond.
+    pub fn duration(&mut self, max: Duration) -> Duration {
+        let micros = max.as_micros().min(u128::from(u32::MAX)) as usize;
+        Duration::from_micros(self.below(micros + 1) as u64)
+    }
+}
+
+/// A runtime for the sync client, as the app has one.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// The client's options with short waits, so that a fault test is quick: retries
+/// after a few milliseconds rather than seconds. Timeouts stay generous (nothing in
+/// these tests should hang; if it does, the timeout says so).
+pub fn quick_client_options() -> ClientOptions {
+    ClientOptions {
+        request_timeout: Duration::from_secs(20),
+        connect_timeout: Duration::from_secs(5),
+        retries: 3,
+        backoff: Backoff {
+            initial: Duration::from_millis(2),
+            max: Duration::from_millis(20),
+        },
+        ..ClientOptions::default()
+    }
+}
+
+/// A device as the app runs one: a store on disk, shared with the real sync client
+/// (`SyncClient`, reqwest over loopback), enrolled through `POST /v1/enrol`.
+pub struct Phone {
+    _dir: TempDir,
+    pub name: String,
+    pub store: Arc<Store>,
+    pub client: Arc<SyncClient>,
+}
+
+impl std::fmt::Debug for Phone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Phone")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a sync on a thread of its own answers: its outcome and how long it took.
+pub type SyncOnThread = std::thread::JoinHandle<(passage_core::Result<SyncReport>, Duration)>;
+
+impl Phone {
+    /// A new store on disk for `name`, not enrolled yet.
+    pub fn new(role: Role, name: &str) -> Phone {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path().join("device.db"), Identity::new(role, name)).expect("store");
+        Phone {
+            _dir: dir,
+            name: name.to_owned(),
+            store: Arc::new(store),
+            client: Arc::new(SyncClient::new(quick_client_options()).expect("sync client")),
+        }
+    }
+
+    /// Enrols with `code` at `url` (the server, or a proxy in front of it).
+    pub fn enrol(&self, rt: &tokio::runtime::Handle, url: &str, code: &str) {
+        let device = format!("{}'s phone", self.name);
+        rt.block_on(self.client.enrol(Arc::clone(&self.store), url, code, &device))
+            .unwrap_or_else(|e| panic!("{} could not enrol at {url}: {e}", self.name));
+    }
+
+    /// One sync, as the app starts one.
+    pub fn sync(&self, rt: &tokio::runtime::Handle) -> passage_core::Result<SyncReport> {
+        rt.block_on(self.client.sync(Arc::clone(&self.store)))
+    }
+
+    /// One sync on a thread of its own.
+    pub fn sync_on_thread(&self, rt: &tokio::runtime::Handle) -> SyncOnThread {
+        let (rt, client, store) = (rt.clone(), Arc::clone(&self.client), Arc::clone(&self.store));
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let outcome = rt.block_on(client.sync(store));
+            (outcome, started.elapsed())
+        })
+    }
+
+    /// Syncs until a sync completes. Failures that mean "later" (no server, a cut
+    /// connection) are tried again at once; any other failure fails the test.
+    /// Returns how many syncs it took.
+    pub fn sync_until_complete(&self, rt: &tokio::runtime::Handle) -> u32 {
+        let mut last = None;
+        for attempt in 1..=50 {
+            match self.sync(rt) {
+                Ok(report) if report.complete => return attempt,
+                Ok(report) => last = Some(format!("incomplete: {report:?}")),
+                Err(e) if e.kind() == ErrorKind::RetryLater => last = Some(e.to_string()),
+                Err(e) => panic!("{}: the sync failed for good ({:?}): {e}", self.name, e.kind()),
+            }
+        }
+        panic!("{}: no sync completed in 50 tries; the last: {last:?}", self.name)
+    }
+}
+
+/// Which way bytes go through the proxy: up from the device, down from the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Way {
+    Up,
+    Down,
+}
+
+/// A connection the proxy cut: in the middle of one HTTP message (a request going up
+/// or a response coming down), after `at` of its `len` bytes.
+#[derive(Clone, Debug)]
+pub struct Cut {
+    pub way: Way,
+    /// The request line of the exchange.
+    pub request: String,
+    /// Bytes of the message that got through.
+    pub at: usize,
+    /// Bytes of the message's head (up to and with the blank line).
+    pub head_len: usize,
+    pub len: usize,
+    /// The message's whole body, as the sender sent it.
+    pub body: Vec<u8>,
+}
+
+impl Cut {
+    /// Where in the message the cut fell.
+    pub fn place(&self) -> &'static str {
+        if self.at == 0 {
+            "before the first byte"
+        } else if self.at < self.head_len {
+            "in the head"
+        } else if self.at < self.len {
+            "in the body"
+        } else {
+            "after the last byte"
+        }
+    }
+
+    /// Whether the cut fell in the body (after the head, before its last byte).
+    pub fn in_body(&self) -> bool {
+        self.head_len <= self.at && self.at < self.len
+    }
+}
+
+/// A TCP proxy between devices and the server that forwards HTTP/1.1 exchanges and,
+/// while cutting is on, cuts some: it reads a whole message (request or response),
+/// forwards its first `at` bytes, and closes both connections. `at` is drawn uniformly
+/// over the message's size (0 to all of it for a request, whose whole arrival may
+/// still go unanswered; 0 to all but the last byte for a response), and every fourth
+/// cut each way falls in turn on a boundary instead (nothing, the head alone, and for
+/// a request the whole message), so that each is hit whatever the draws. Decisions
+/// come from a seeded [`XorShift`], in the order exchanges arrive.
+#[derive(Debug)]
+pub struct CuttingProxy {
+    pub addr: String,
+    shared: Arc<ProxyShared>,
+    acceptor: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Debug)]
+struct ProxyShared {
+    upstream: String,
+    /// Exchanges cut, in a hundred, while cutting is on.
+    percent: usize,
+    cutting: AtomicBool,
+    closing: AtomicBool,
+    state: Mutex<ProxyState>,
+}
+
+#[derive(Debug)]
+struct ProxyState {
+    rng: XorShift,
+    exchanges: usize,
+    /// Cuts made each way so far, for the boundary turns.
+    made: [usize; 2],
+    cuts: Vec<Cut>,
+    /// Connections that failed in a way the proxy did not choose.
+    errors: Vec<String>,
+}
+
+/// What the proxy does with one exchange.
+enum Plan {
+    Through,
+    Cut(Way),
+}
+
+/// One HTTP/1.1 message as read off a connection.
+struct Message {
+    bytes: Vec<u8>,
+    head_len: usize,
+    first_line: String,
+}
+
+impl CuttingProxy {
+    /// A proxy on a free loopback port in front of `upstream`, cutting `percent` of
+    /// exchanges once cutting is on (it starts off).
+    pub fn start(upstream: &str, seed: u64, percent: usize) -> CuttingProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("proxy binds");
+        let addr = listener.local_addr().expect("proxy address").to_string();
+        let shared = Arc::new(ProxyShared {
+            upstream: upstream.to_owned(),
+            percent,
+            cutting: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            state: Mutex::new(ProxyState {
+                rng: XorShift::new(seed),
+                exchanges: 0,
+                made: [0, 0],
+                cuts: Vec::new(),
+                errors: Vec::new(),
+            }),
+        });
+        let accepting = Arc::clone(&shared);
+        let acceptor = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if accepting.closing.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let shared = Arc::clone(&accepting);
+                std::thread::spawn(move || {
+                    if let Err(e) = relay(&shared, stream) {
+                        shared.lock().errors.push(e.to_string());
+                    }
+                });
+            }
+        });
+        CuttingProxy {
+            addr,
+            shared,
+            acceptor: Some(acceptor),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn set_cutting(&self, on: bool) {
+        self.shared.cutting.store(on, Ordering::SeqCst);
+    }
+
+    pub fn cuts(&self) -> Vec<Cut> {
+        self.shared.lock().cuts.clone()
+    }
+
+    pub fn cut_count(&self) -> usize {
+        self.shared.lock().cuts.len()
+    }
+
+    /// Exchanges (requests) seen, cut or not.
+    pub fn exchanges(&self) -> usize {
+        self.shared.lock().exchanges
+    }
+
+    pub fn errors(&self) -> Vec<String> {
+        self.shared.lock().errors.clone()
+    }
+}
+
+impl Drop for CuttingProxy {
+    fn drop(&mut self) {
+        self.shared.closing.store(true, Ordering::SeqCst);
+        // Wakes the accepting thread, which then sees `closing`.
+        let _ = TcpStream::connect(&self.addr);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+impl ProxyShared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ProxyState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn plan(&self) -> Plan {
+        let mut state = self.lock();
+        state.exchanges += 1;
+        if !self.cutting.load(Ordering::SeqCst) || !state.rng.chance(self.percent) {
+            return Plan::Through;
+        }
+        Plan::Cut(if state.rng.below(2) == 0 {
+            Way::Up
+        } else {
+            Way::Down
+        })
+    }
+
+    /// Where to cut a message of `len` bytes with a head of `head_len`, and records the
+    /// cut (before the connection closes, so that a device that sees the cut finds it
+    /// counted).
+    fn cut(&self, way: Way, request: &str, message: &Message) -> usize {
+        let mut state = self.lock();
+        let len = message.bytes.len();
+        // A request may be cut after its last byte (sent whole, never answered); a
+        // response is always missing at least its last byte.
+        let last = match way {
+            Way::Up => len,
+            Way::Down => len - 1,
+        };
+        let turn = {
+            let made = &mut state.made[way as usize];
+            *made += 1;
+            *made
+        };
+        let at = if turn.is_multiple_of(4) {
+            let boundaries = match way {
+                Way::Up => vec![0, message.head_len, len],
+                Way::Down => vec![0, message.head_len.min(last)],
+            };
+            boundaries[(turn / 4) % boundaries.len()]
+        } else {
+            state.rng.below(last + 1)
+        };
+        state.cuts.push(Cut {
+            way,
+            request: request.to_owned(),
+            at,
+            head_len: message.head_len,
+            len,
+            body: message.bytes[message.head_len..].to_vec(),
+        });
+        at
+    }
+}
+
+/// Relays one connection, exchange by exchange.
+fn relay(shared: &ProxyShared, mut client: TcpStream) -> std::io::Result<()> {
+    if shared.closing.load(Ordering::SeqCst) {
+        return Ok(());
+    }
+    let mut server = TcpStream::connect(&shared.upstream)?;
+    for stream in [&client, &server] {
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        stream.set_nodelay(true)?;
+    }
+    let (mut from_client, mut from_server) = (Vec::new(), Vec::new());
+    let close = |client: &TcpStream, server: &TcpStream| {
+        let _ = client.shutdown(Shutdown::Both);
+        let _ = server.shutdown(Shutdown::Both);
+    };
+    loop {
+        let Some(request) = read_message(&mut client, &mut from_client)? else {
+            // The device closed an idle connection.
+            close(&client, &server);
+            return Ok(());
+        };
+        let plan = shared.plan();
+        if let Plan::Cut(Way::Up) = plan {
+            let at = shared.cut(Way::Up, &request.first_line, &request);
+            server.write_all(&request.bytes[..at])?;
+            close(&client, &server);
+            return Ok(());
+        }
+        server.write_all(&request.bytes)?;
+        let Some(response) = read_message(&mut server, &mut from_server)? else {
+            close(&client, &server);
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the server closed the connection without answering {:?}",
+                    request.first_line
+                ),
+            ));
+        };
+        if let Plan::Cut(Way::Down) = plan {
+            let at = shared.cut(Way::Down, &request.first_line, &response);
+            client.write_all(&response.bytes[..at])?;
+            close(&client, &server);
+            return Ok(());
+        }
+        client.write_all(&response.bytes)?;
+    }
+}
+
+/// Reads one HTTP/1.1 message whose body, if any, has a `Content-Length` (what
+/// reqwest sends and axum answers here). `carry` holds bytes read past the previous
+/// message. `None` when the stream ends before a message starts.
+fn read_message(stream: &mut TcpStream, carry: &mut Vec<u8>) -> std::io::Result<Option<Message>> {
+    let mut bytes = std::mem::take(carry);
+    let mut chunk = vec![0u8; 64 << 10];
+    let mut fill = |bytes: &mut Vec<u8>| -> std::io::Result<bool> {
+        let n = stream.read(&mut chunk)?;
+        bytes.extend_from_slice(&chunk[..n]);
+        Ok(n > 0)
+    };
+    let head_len = loop {
+        if let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        if !fill(&mut bytes)? {
+            if bytes.is_empty() {
+                return Ok(None);
+            }
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    };
+    let head = String::from_utf8_lossy(&bytes[..head_len]).into_owned();
+    let mut lines = head.split("\r\n");
+    let first_line = lines.next().unwrap_or_default().to_owned();
+    let mut body_len = 0;
+    for (name, value) in lines.filter_map(|l| l.split_once(':')) {
+        if name.trim().eq_ignore_ascii_case("transfer-encoding") {
+            return Err(std::io::Error::other(format!(
+                "the test proxy reads only Content-Length bodies, not {value:?}"
+            )));
+        }
+        if name.trim().eq_ignore_ascii_case("content-length") {
+            body_len = value.trim().parse().map_err(std::io::Error::other)?;
+        }
+    }
+    let len = head_len + body_len;
+    while bytes.len() < len {
+        if !fill(&mut bytes)? {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    *carry = bytes.split_off(len);
+    Ok(Some(Message {
+        bytes,
+        head_len,
+        first_line,
+    }))
+}
+
+/// `PRAGMA integrity_check` of a database file (of a stopped server): `["ok"]` when
+/// sound, else SQLite's findings.
+pub fn integrity_check(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).expect("the database opens");
+    let mut stmt = conn.prepare("PRAGMA integrity_check").expect("integrity_check");
+    stmt.query_map([], |r| r.get::<_, String>(0))
+        .expect("integrity_check runs")
+        .collect::<rusqlite::Result<_>>()
+        .expect("integrity_check rows")
+}
+
+/// A document as a stopped server left it on disk.
+#[derive(Debug)]
+pub struct StoredDoc {
+    /// Heads of what its rows load into, sorted.
+    pub heads: Vec<ChangeHash>,
+    /// Heads recorded in its `documents` row.
+    pub recorded_heads: Vec<ChangeHash>,
+    pub change_rows: usize,
+    pub snapshots: usize,
+    /// Changes that stored changes depend on and no row holds.
+    pub missing: Vec<ChangeHash>,
+}
+
+/// Reads a document from a stopped server's database, as the server loads it.
+pub fn stored_doc(db: &Path, doc: &DocId) -> StoredDoc {
+    let conn = rusqlite::Connection::open(db).expect("the database opens");
+    let recorded: Vec<u8> = conn
+        .query_row(
+            "SELECT heads FROM documents WHERE doc_id = ?1",
+            [doc.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap_or_else(|e| panic!("no documents row for {doc}: {e}"));
+    let mut stmt = conn
+        .prepare("SELECT hash, kind, bytes FROM chunks WHERE doc_id = ?1 ORDER BY rowid")
+        .expect("chunks");
+    let chunks: Vec<Chunk> = stmt
+        .query_map([doc.to_string()], |r| {
+            Ok(Chunk {
+                key: r.get(0)?,
+                snapshot: r.get::<_, i64>(1)? == 1,
+                bytes: r.get(2)?,
+            })
+        })
+        .expect("chunks query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("chunk rows");
+    let snapshots = chunks.iter().filter(|c| c.snapshot).count();
+    let change_rows = chunks.len() - snapshots;
+    let mut loaded = passage_core::chunk::load_document(doc, chunks, automerge::ActorId::random())
+        .unwrap_or_else(|e| panic!("{doc} as stored does not load: {e}"));
+    let mut heads = loaded.get_heads();
+    heads.sort();
+    let missing = loaded.get_missing_deps(&[]);
+    StoredDoc {
+        heads,
+        recorded_heads: recorded
+            .chunks(32)
+            .map(|h| ChangeHash::try_from(h).expect("a 32-byte hash"))
+            .collect(),
+        change_rows,
+        snapshots,
+        missing,
     }
 }
 

@@ -242,6 +242,9 @@ pub(super) fn add_device(conn: &Connection, device: &NewDevice<'_>) -> Result<i6
     Ok(conn.last_insert_rowid())
 }
 
+/// How long after enrolling a device may redeem its code again (see `redeem_code`).
+const REDEEM_AGAIN_WITHIN_SECS: i64 = 600;
+
 pub(super) fn redeem_code(
     conn: &Connection,
     code_hash: &[u8; 32],
@@ -249,13 +252,19 @@ pub(super) fn redeem_code(
     name: &str,
     now: Timestamp,
 ) -> Result<Option<Device>> {
+    // A code works once, with one exception: the same device may redeem it again for
+    // a few minutes, as long as it has not synced, because the answer to its first
+    // try may have been lost on the way (the server committed, the phone never got
+    // the token). The second redemption replaces the token nobody received.
     let id: Option<i64> = conn
         .query_row(
-            "UPDATE devices SET token_hash = ?2, name = ?3, enrolled_at = ?4, code_hash = NULL
-             WHERE code_hash = ?1 AND enrolled_at IS NULL AND revoked_at IS NULL
+            "UPDATE devices SET token_hash = ?2, name = ?3, enrolled_at = coalesce(enrolled_at, ?4)
+             WHERE code_hash = ?1 AND revoked_at IS NULL
                AND code_expires_at > ?4 AND (expires_at IS NULL OR expires_at > ?4)
+               AND (enrolled_at IS NULL
+                    OR (name = ?3 AND last_sync_at IS NULL AND enrolled_at > ?4 - ?5))
              RETURNING id",
-            params![code_hash.as_slice(), token_hash.as_slice(), name, now],
+            params![code_hash.as_slice(), token_hash.as_slice(), name, now, REDEEM_AGAIN_WITHIN_SECS],
             |r| r.get(0),
         )
         .optional()

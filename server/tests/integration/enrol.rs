@@ -92,10 +92,21 @@ fn a_lost_enrolment_answer_can_be_asked_for_again() {
     let case = server.case();
     let code = server.code(&["enrol", "talent", case.as_str()]);
     let sync_with = |token: &str| {
-        let body = wire::encode(&SyncRequest { known: None, pushes: vec![], full: Some(vec![]) });
+        let body = wire::encode(&SyncRequest {
+            known: None,
+            pushes: vec![],
+            full: Some(vec![]),
+        });
         let auth = format!("Bearer {token}");
         server
-            .post("/v1/sync", &[("Authorization", auth.as_str()), ("Content-Type", wire::CONTENT_TYPE)], &body)
+            .post(
+                "/v1/sync",
+                &[
+                    ("Authorization", auth.as_str()),
+                    ("Content-Type", wire::CONTENT_TYPE),
+                ],
+                &body,
+            )
             .status
     };
     // The server commits the first redemption; its answer is lost on the way.

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::Store;
 use crate::access::{Action, Role};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ids::{DocId, DocKind};
 use crate::sync::wire::{self, DocHeads, Push, SyncRequest, SyncResponse, SyncStatus};
 
@@ -196,6 +196,20 @@ impl Store {
         let mut repush = Vec::new();
         for pull in &response.docs {
             inner.require_read(pull.doc.kind)?;
+            // An empty list of heads means "the heads you sent for this document".
+            let heads = if pull.heads.is_empty() {
+                match request.pushes.iter().find(|p| p.doc == pull.doc) {
+                    Some(push) => push.heads.clone(),
+                    None => {
+                        return Err(Error::Protocol(format!(
+                            "the server answered for {} with no heads, but it was not pushed",
+                            pull.doc
+                        )));
+                    }
+                }
+            } else {
+                pull.heads.clone()
+            };
             if !pull.missing.is_empty() {
                 // The server stored nothing of this document's push; it keeps the heads
                 // it had, and the device sends everything next round.
@@ -214,13 +228,13 @@ impl Store {
             }
             let mut local = inner.loaded(&pull.doc)?.doc.get_heads();
             local.sort();
-            let in_step = pull.missing.is_empty() && sorted(&pull.heads) == local;
+            let in_step = pull.missing.is_empty() && sorted(&heads) == local;
             if !in_step && !pushed.contains(&pull.doc) && pull.missing.is_empty() {
                 // The device has changes the server did not get (made during this
                 // round trip, or after the request was built): they stay pending.
                 tracing::debug!(doc = %pull.doc, "local changes remain after sync");
             }
-            inner.db.record_server_heads(&pull.doc, &pull.heads, in_step)?;
+            inner.db.record_server_heads(&pull.doc, &heads, in_step)?;
         }
         Ok(SyncApplied {
             status: response.status,

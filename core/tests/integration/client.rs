@@ -516,11 +516,12 @@ async fn a_retry_after_longer_than_the_backoff_is_left_to_the_next_sync() {
 }
 
 #[tokio::test]
-async fn refusals_are_not_retried_and_the_changes_stay_on_the_device() {
+async fn a_refused_document_is_held_and_the_others_sync() {
     let dir = Dir::new();
     let (device, case) = belgian_case(&dir, "talent.db");
     let device = Arc::new(device);
     let journey = case.doc(DocKind::Journey);
+    let medical = case.doc(DocKind::Medical);
     let write = Rejection {
         code: RejectCode::ForbiddenWrite,
         message: "a talent may not set the permit decision".into(),
@@ -533,27 +534,75 @@ async fn refusals_are_not_retried_and_the_changes_stay_on_the_device() {
         doc: None,
         path: None,
     };
+    let medical_taken = SyncResponse {
+        status: SyncStatus::Complete,
+        docs: vec![Pull {
+            doc: medical.clone(),
+            heads: vec![],
+            changes: vec![],
+            missing: vec![],
+        }],
+    };
+    let nothing_new = SyncResponse {
+        status: SyncStatus::Complete,
+        docs: vec![],
+    };
     let server = Scripted::start(vec![
+        // First sync: the journey's push is refused; the medical record goes alone.
         Reply::rejection(403, &write, vec![]),
+        Reply::sync(&medical_taken),
+        // Second sync: nothing new, then the held journey is offered again, alone,
+        // and refused again.
+        Reply::sync(&nothing_new),
+        Reply::rejection(403, &write, vec![]),
+        // Third: the token is refused; that stops the sync.
         Reply::rejection(401, &token, vec![]),
     ])
     .await;
     enrolled(&device, &server.url, Role::Talent);
     let client = client();
 
-    let e = client.sync(Arc::clone(&device)).await.expect_err("write refused");
-    assert_eq!(e.kind(), ErrorKind::NotAllowed, "{e}");
-    let error = device.sync_state().expect("state").last_error.expect("recorded");
+    let report = client
+        .sync(Arc::clone(&device))
+        .await
+        .expect("the medical record synced");
+    assert_eq!(report.held, vec![journey.clone()]);
+    let state = device.sync_state().expect("state");
+    assert_eq!(state.pending_documents, 0, "held documents are not pending");
+    assert_eq!(state.last_error, None);
+    assert_eq!(state.held.len(), 1);
     assert!(
-        error.contains("/permit/decision") && error.contains(&journey.to_string()),
-        "{error}"
+        state.held[0].reason.contains("/permit/decision"),
+        "{:?}",
+        state.held
+    );
+    let second: SyncRequest = wire::decode(&server.seen()[1].body).expect("a sync body");
+    assert_eq!(
+        second.pushes.iter().map(|p| p.doc.clone()).collect::<Vec<_>>(),
+        vec![medical.clone()]
+    );
+
+    let report = client.sync(Arc::clone(&device)).await.expect("nothing new");
+    assert_eq!(
+        report.held,
+        vec![journey.clone()],
+        "offered again and refused again"
+    );
+    let offered: SyncRequest = wire::decode(&server.seen()[3].body).expect("a sync body");
+    assert_eq!(
+        offered.pushes.iter().map(|p| p.doc.clone()).collect::<Vec<_>>(),
+        vec![journey.clone()]
     );
 
     let e = client.sync(Arc::clone(&device)).await.expect_err("token refused");
     assert_eq!(e.kind(), ErrorKind::EnrolAgain, "{e}");
     assert_eq!(e.retry_after(), None);
-    assert_eq!(server.seen().len(), 2, "one request each");
-    assert_eq!(device.sync_state().expect("state").pending_documents, 2);
+    assert_eq!(server.seen().len(), 5, "one request each, no retries");
+    assert_eq!(
+        device.sync_state().expect("state").held.len(),
+        1,
+        "the change stays on the device"
+    );
 }
 
 #[tokio::test]

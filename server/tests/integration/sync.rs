@@ -114,9 +114,9 @@ fn a_device_one_edit_ahead_needs_one_round_trip() {
     assert_eq!(response.status, SyncStatus::Complete);
     assert_eq!(response.docs.len(), 1);
     assert!(response.docs[0].changes.is_empty());
-    assert_eq!(
-        response.docs[0].heads,
-        talent.store.heads(&case.doc(DocKind::Journey)).unwrap()
+    assert!(
+        response.docs[0].heads.is_empty(),
+        "the server took the push whole, so it answers \"the heads you sent\" in no bytes"
     );
     let applied = talent.store.sync_apply(&request, &response).unwrap();
     assert!(!applied.needs_another_round());

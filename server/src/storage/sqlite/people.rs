@@ -264,7 +264,13 @@ pub(super) fn redeem_code(
                AND (enrolled_at IS NULL
                     OR (name = ?3 AND last_sync_at IS NULL AND enrolled_at > ?4 - ?5))
              RETURNING id",
-            params![code_hash.as_slice(), token_hash.as_slice(), name, now, REDEEM_AGAIN_WITHIN_SECS],
+            params![
+                code_hash.as_slice(),
+                token_hash.as_slice(),
+                name,
+                now,
+                REDEEM_AGAIN_WITHIN_SECS
+            ],
             |r| r.get(0),
         )
         .optional()

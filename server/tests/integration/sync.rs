@@ -121,6 +121,20 @@ fn a_device_one_edit_ahead_needs_one_round_trip() {
     let applied = talent.store.sync_apply(&request, &response).unwrap();
     assert!(!applied.needs_another_round());
     assert_eq!(talent.store.sync_state().unwrap().pending_documents, 0);
+
+    // The server recorded the heads themselves, not the empty answer: edit after edit,
+    // each sync stays one round trip (the digests on both sides agree).
+    for status in [TaskStatus::Done, TaskStatus::Todo, TaskStatus::Done] {
+        let edit = Edit::SetTaskStatus {
+            task: "complete_talent_profile".into(),
+            status,
+        };
+        talent.store.apply(&case, &edit).unwrap();
+        let run = talent.sync(&server);
+        assert_eq!(run.statuses, vec![SyncStatus::Complete], "{status:?}");
+    }
+    let run = talent.sync(&server);
+    assert_eq!(run.bodies[0], [0x01, 0x83, 0x01, 0x00, 0x80], "nothing new");
 }
 
 #[test]

@@ -6,7 +6,11 @@ use std::path::Path;
 use std::{env, fs};
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    // Read at run time, not with `env!`: a build script compiled for one checkout is
+    // reused by cargo for another that shares the target directory (CI's clean clone
+    // and the working copy, say), and would embed the first checkout's templates.
+    let manifest = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest).join("templates");
     println!("cargo::rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     for dir in fs::read_dir(&root).expect("core/templates exists") {

@@ -7,7 +7,8 @@
 
 use std::path::PathBuf;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use clap::builder::TypedValueParser;
 use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand};
 use passage_core::doc::journey::FlightSegment;
@@ -135,6 +136,9 @@ pub(crate) enum Command {
     },
     /// Show the arrival plan: what family members may know
     ArrivalPlan,
+    /// List the reminders to come, as the apps schedule them: flights, appointments,
+    /// orientation days and due tasks
+    Reminders(RemindersArgs),
     /// Move the journey to the newest version of its template, keeping all progress
     Upgrade,
     /// Fold the case's change rows into snapshots, and show the store before and after
@@ -172,6 +176,17 @@ pub(crate) struct NewArgs {
     /// The job offer date; due dates count from it (YYYY-MM-DD) [default: today]
     #[arg(long, value_name = "DATE", value_parser = date)]
     pub(crate) start: Option<NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RemindersArgs {
+    /// The instant to look ahead from, RFC 3339 (e.g. 2027-03-20T12:00:00Z) [default: now]
+    #[arg(long = "at", value_name = "INSTANT", value_parser = instant)]
+    pub(crate) at: Option<DateTime<Utc>>,
+    /// The IANA time zone of the device, for all-day dates and the times shown, e.g.
+    /// Asia/Beirut [default: the machine's zone (TZ, else /etc/localtime), else UTC]
+    #[arg(long, value_name = "ZONE", value_parser = zone)]
+    pub(crate) zone: Option<Tz>,
 }
 
 #[derive(Debug, Args)]
@@ -409,6 +424,16 @@ fn due_date(s: &str) -> Result<DueDate, String> {
 
 pub(crate) fn time(s: &str) -> Result<ZonedDateTime, String> {
     s.parse().map_err(|e| crate::error::core_message(&e))
+}
+
+fn instant(s: &str) -> Result<DateTime<Utc>, String> {
+    passage_core::time::parse_instant(s.trim()).map_err(|e| crate::error::core_message(&e))
+}
+
+fn zone(s: &str) -> Result<Tz, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not an IANA time zone such as Europe/Brussels"))
 }
 
 fn case_id(s: &str) -> Result<CaseId, String> {

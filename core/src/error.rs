@@ -80,6 +80,11 @@ pub enum Error {
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
 
+    /// The key the host gave for this store is not the key it was first given. Nothing
+    /// was opened with it; the right key (from the platform's keystore) opens the store.
+    #[error("this is not the store's key")]
+    WrongKey,
+
     /// The device has no sync server and token yet: enrol it with a code first.
     #[error("this device is not enrolled with a sync server; enrol it with a code first")]
     NotEnrolled,
@@ -157,6 +162,9 @@ pub enum ErrorKind {
     /// The device is not enrolled, or its token is no longer accepted: enrol it (again)
     /// with a new code.
     EnrolAgain,
+    /// The host's key is not this store's key: find the right one (the keystore may
+    /// have been reset), or start over with a new store and sync it again.
+    WrongKey,
 }
 
 impl Error {
@@ -173,6 +181,7 @@ impl Error {
             | Error::Protocol(_) => ErrorKind::CorruptData,
             Error::Network { .. } | Error::ServerUnavailable { .. } => ErrorKind::RetryLater,
             Error::NotEnrolled | Error::TokenRefused { .. } => ErrorKind::EnrolAgain,
+            Error::WrongKey => ErrorKind::WrongKey,
             Error::DiskFull(_) | Error::Storage { .. } | Error::Io(_) | Error::Automerge { .. } => {
                 ErrorKind::Storage
             }

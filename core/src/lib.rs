@@ -27,6 +27,7 @@ pub mod ids;
 pub mod locale;
 pub mod model;
 pub mod policy;
+pub mod reminder;
 mod store;
 pub mod sync;
 pub mod template;
@@ -37,7 +38,8 @@ pub use edit::{Applied, Edit};
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{CaseId, DocId, DocKind};
 pub use locale::Locale;
+pub use reminder::{Reminder, ReminderKind};
 pub use store::{
-    CaseSummary, CompactionPolicy, Durability, MAX_CHUNK_BYTES, MAX_DOC_BYTES, Store, StoreOptions,
-    StoreStats,
+    CaseSummary, CompactionPolicy, Durability, MAX_CHUNK_BYTES, MAX_DOC_BYTES, STORE_KEY_BYTES, Store,
+    StoreOptions, StoreStats,
 };

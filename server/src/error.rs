@@ -47,7 +47,8 @@ impl ServerError {
                 ErrorKind::NotAllowed => 3,
                 ErrorKind::NotFound => 4,
                 ErrorKind::CorruptData => 5,
-                ErrorKind::Storage => 6,
+                // Neither asks for a store key; a wrong one is a storage problem here.
+                ErrorKind::Storage | ErrorKind::WrongKey => 6,
                 ErrorKind::RetryLater => 7,
                 ErrorKind::EnrolAgain => 8,
             },

@@ -8,6 +8,7 @@ mod debug;
 mod journey;
 mod medical;
 mod people;
+mod reminders;
 mod sync;
 mod travel;
 
@@ -35,6 +36,7 @@ pub(crate) fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::History => case::history(ctx),
         Command::Export { output } => case::export(ctx, output),
         Command::ArrivalPlan => case::arrival_plan(ctx),
+        Command::Reminders(args) => reminders::run(ctx, args),
         Command::Compact => case::compact(ctx),
         Command::Enrol(args) => sync::enrol(ctx, args),
         Command::Sync { status } => sync::sync(ctx, status),

@@ -84,6 +84,7 @@ labels! {
     NOTE_UNKNOWN_TIME = "note.unknown_time", "unknown time";
     NOTE_SHOWN_UNTIL_RESOLVED = "note.shown_until_resolved", "shown until resolved";
     NOTE_BYTES = "note.bytes", "bytes";
+    NOTE_NO_REMINDERS = "note.no_reminders", "no reminders to come";
 
     // Confirmations of changes
     DONE_NOTES_SAVED = "done.notes_saved", "notes saved";

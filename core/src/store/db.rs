@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::ids::{CaseId, DocId};
 
 /// The schema version this build writes. `PRAGMA user_version` holds the file's.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// Migrations, in order: entry `i` takes a file from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -49,6 +49,11 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE sync_meta (
          key   TEXT PRIMARY KEY NOT NULL,
          value TEXT NOT NULL
+     );",
+    // 2 -> 3: facts about the store itself (the key canary, see `key.rs`).
+    "CREATE TABLE store_meta (
+         key   TEXT PRIMARY KEY NOT NULL,
+         value BLOB NOT NULL
      );",
 ];
 

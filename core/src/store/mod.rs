@@ -8,8 +8,10 @@
 
 mod db;
 mod inner;
+mod key;
 pub(crate) mod loaded;
 mod options;
+mod reminders;
 mod sync;
 mod sync_db;
 
@@ -24,6 +26,7 @@ pub(crate) use self::db::ChunkRow;
 use self::db::Db;
 pub use self::db::Durability;
 use self::inner::Inner;
+pub use self::key::STORE_KEY_BYTES;
 use self::loaded::LoadedDoc;
 pub use self::loaded::{MAX_CHUNK_BYTES, MAX_DOC_BYTES};
 pub use self::options::{CaseSummary, CompactionPolicy, StoreOptions, StoreStats};

@@ -101,6 +101,8 @@ pub struct SyncApplied {
     pub status: SyncStatus,
     /// Changes that were new to this device.
     pub received: usize,
+    /// The documents those changes went to.
+    pub changed: Vec<DocId>,
     /// Documents the server lacked history for: push their whole history next round.
     pub repush: Vec<DocId>,
 }
@@ -193,6 +195,7 @@ impl Store {
         let mut inner = self.lock();
         let pushed: HashSet<&DocId> = request.pushes.iter().map(|p| &p.doc).collect();
         let mut received = 0;
+        let mut changed = Vec::new();
         let mut repush = Vec::new();
         for pull in &response.docs {
             inner.require_read(pull.doc.kind)?;
@@ -215,7 +218,11 @@ impl Store {
                 // it had, and the device sends everything next round.
                 repush.push(pull.doc.clone());
             }
-            received += inner.receive(&pull.doc, &pull.changes)?;
+            let new_here = inner.receive(&pull.doc, &pull.changes)?;
+            if new_here > 0 {
+                changed.push(pull.doc.clone());
+            }
+            received += new_here;
             if pushed.contains(&pull.doc) && pull.missing.is_empty() {
                 // Accepted: a hold on this document, if any, is over.
                 inner
@@ -239,6 +246,7 @@ impl Store {
         Ok(SyncApplied {
             status: response.status,
             received,
+            changed,
             repush,
         })
     }

@@ -109,6 +109,8 @@ pub struct SyncReport {
     pub documents_pushed: usize,
     /// Changes that were new to this device.
     pub changes_received: usize,
+    /// The documents those changes went to, each once, for apps to refresh.
+    pub documents_changed: Vec<DocId>,
     /// Request and response bodies, as sent on the wire.
     pub bytes_up: u64,
     pub bytes_down: u64,
@@ -119,6 +121,16 @@ pub struct SyncReport {
     /// Documents whose changes the server refused in this sync, now held on the
     /// device (see [`crate::sync::HeldDocument`]); the other documents synced.
     pub held: Vec<DocId>,
+}
+
+impl SyncReport {
+    fn note_changed(&mut self, docs: &[DocId]) {
+        for doc in docs {
+            if !self.documents_changed.contains(doc) {
+                self.documents_changed.push(doc.clone());
+            }
+        }
+    }
 }
 
 /// The sync client. One per app: it holds the connection pool, and runs one sync at a
@@ -335,6 +347,7 @@ impl SyncClient {
                 .await
                 .map_err(answer_not_applicable)?;
             report.changes_received += applied.received;
+            report.note_changed(&applied.changed);
             if applied.needs_another_round() {
                 full = applied.status == SyncStatus::NeedFull;
                 repush = applied.repush;
@@ -398,6 +411,7 @@ impl SyncClient {
                         .await
                         .map_err(answer_not_applicable)?;
                     report.changes_received += applied.received;
+                    report.note_changed(&applied.changed);
                 }
                 Err(Error::ForbiddenWrite {
                     doc: Some(refused),

@@ -8,6 +8,7 @@ mod client;
 mod conflicts;
 mod convergence;
 mod policy;
+mod reminders;
 mod roles;
 mod roundtrip;
 mod snapshots;

@@ -4,7 +4,8 @@ use std::path::Path;
 
 use passage_core::model::TaskStatus;
 use passage_core::{
-    CaseId, CompactionPolicy, DocKind, Edit, Error, ErrorKind, MAX_CHUNK_BYTES, Role, Store, StoreOptions,
+    CaseId, CompactionPolicy, DocKind, Edit, Error, ErrorKind, MAX_CHUNK_BYTES, Role, STORE_KEY_BYTES, Store,
+    StoreOptions,
 };
 
 use crate::support::{self, Dir, daughter};
@@ -358,7 +359,7 @@ fn newer_formats_are_refused_not_misread() {
     match Store::open_with(&path, support::identity(Role::Caseworker), support::options()) {
         Err(Error::NewerFormat {
             found: 99,
-            supported: 2,
+            supported: 3,
             ..
         }) => {}
         other => panic!("expected NewerFormat, got {other:?}"),
@@ -489,8 +490,10 @@ fn a_version_1_store_is_migrated_with_its_data() {
     // Take the file back to schema 1: the first migration's tables, nothing of sync.
     {
         let conn = rusqlite::Connection::open(&path).expect("raw");
-        conn.execute_batch("DROP TABLE sync_state; DROP TABLE sync_meta; PRAGMA user_version = 1;")
-            .expect("downgrade");
+        conn.execute_batch(
+            "DROP TABLE sync_state; DROP TABLE sync_meta; DROP TABLE store_meta; PRAGMA user_version = 1;",
+        )
+        .expect("downgrade");
     }
     let store = support::open(&path, Role::Caseworker);
     assert_eq!(store.journey(&case).expect("journey after migration"), journey);
@@ -502,7 +505,40 @@ fn a_version_1_store_is_migrated_with_its_data() {
         .expect("raw")
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
+    store
+        .check_key(&[7; STORE_KEY_BYTES])
+        .expect("the key tables exist too");
+}
+
+#[test]
+fn the_first_key_is_the_stores_key_and_another_is_refused() {
+    let dir = Dir::new();
+    let (store, case) = support::belgian_case(&dir, "keyed.db");
+    let key = [0x5a; STORE_KEY_BYTES];
+    store.check_key(&key).expect("the first key is recorded");
+    store.check_key(&key).expect("and accepted again");
+    drop(store);
+
+    let store = support::open(&dir.path("keyed.db"), Role::Caseworker);
+    store.check_key(&key).expect("accepted after reopening");
+    let mut other = key;
+    other[31] ^= 1;
+    let e = store.check_key(&other).expect_err("one bit off");
+    assert!(matches!(e, Error::WrongKey), "{e:?}");
+    assert_eq!(e.kind(), ErrorKind::WrongKey);
+    for short in [&key[..0], &key[..16], &[0u8; 33][..]] {
+        let e = store.check_key(short).expect_err("wrong length");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    }
+    // A refused key changes nothing: the right one still opens, and the data is there.
+    store.check_key(&key).expect("still the store's key");
+    store.journey(&case).expect("the journey reads");
+    let raw = std::fs::read(dir.path("keyed.db")).expect("file");
+    assert!(
+        !raw.windows(key.len()).any(|w| w == key),
+        "the key itself is never written down"
+    );
 }
 
 #[test]

@@ -21,4 +21,3 @@ bash android/scripts/jvm-test.sh
 step "Swift: the bindings are generated (ios/scripts/generate-bindings.sh)"
 bash ios/scripts/generate-bindings.sh
 test -s ios/Sources/PassageFFI/PassageFFI.swift
-grep -q "public class Store" ios/Sources/PassageFFI/PassageFFI.swift

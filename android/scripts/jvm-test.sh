@@ -19,17 +19,19 @@ bash "$android/scripts/install-jvm-tools.sh"
 kotlin_lib="$root/.tools/kotlin/node_modules/kotlin-compiler/lib"
 kotlinc="$root/.tools/kotlin/node_modules/kotlin-compiler/bin/kotlinc"
 
+bash "$root/scripts/build-host.sh"
 if [ "$mode" = "bench" ]; then
   cargo build -q --release --locked -p passage-ffi --features bench
   lib_dir="$CARGO_TARGET_DIR/release"
 else
-  cargo build -q --locked -p passage-ffi -p passage-server
   lib_dir="$CARGO_TARGET_DIR/debug"
 fi
+# The pinned generator (bindings/uniffi-bindgen), as built by build-host.sh.
+bindgen="$CARGO_TARGET_DIR/debug/uniffi-bindgen"
 build="$android/build/jvm"
 rm -rf "$build/generated" "$build/classes"
 mkdir -p "$build/generated" "$build/classes"
-cargo uniffi-bindgen generate --library "$lib_dir/libpassage_ffi.so" --language kotlin \
+"$bindgen" generate --library "$lib_dir/libpassage_ffi.so" --language kotlin \
   --out-dir "$build/generated" --no-format >/dev/null
 
 classpath="$kotlin_lib/kotlin-stdlib.jar:$kotlin_lib/kotlinx-coroutines-core-jvm.jar:$kotlin_lib/kotlin-test.jar:$kotlin_lib/kotlin-test-junit.jar:/usr/share/java/jna.jar:/usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar"

@@ -49,7 +49,7 @@ if [ -z "$library" ]; then
     *) ext=so ;;
   esac
   echo "generate-bindings.sh: building passage-ffi for this machine (debug)" >&2
-  cargo build --locked --lib -p passage-ffi
+  bash "$repo/scripts/build-host.sh"
   library="$CARGO_TARGET_DIR/debug/libpassage_ffi.$ext"
 fi
 [ -f "$library" ] || { echo "generate-bindings.sh: no library at $library" >&2; exit 1; }
@@ -57,7 +57,10 @@ fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 # --no-format: the output is the same with or without swiftformat installed.
-cargo uniffi-bindgen generate --library "$library" --language swift --out-dir "$out" --no-format
+# The pinned generator, as scripts/build-host.sh builds it (the same invocation as the
+# library's, so nothing is built twice).
+bash "$repo/scripts/build-host.sh"
+"$CARGO_TARGET_DIR/debug/uniffi-bindgen" generate --library "$library" --language swift --out-dir "$out" --no-format
 
 for f in PassageFFI.swift PassageFFIC.h PassageFFIC.modulemap; do
   [ -s "$out/$f" ] || { echo "generate-bindings.sh: the generator wrote no $f (bindings/uniffi.toml changed?)" >&2; exit 1; }

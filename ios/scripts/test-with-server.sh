@@ -40,7 +40,7 @@ cleanup() {
 trap cleanup EXIT
 
 cd "$repo"
-cargo build --locked -q -p passage-server
+bash "$repo/scripts/build-host.sh"
 server="$CARGO_TARGET_DIR/debug/passage-server"
 # --data (PASSAGE_SERVER_DATA) rather than XDG_DATA_HOME: macOS keeps data elsewhere.
 export PASSAGE_SERVER_DATA="$work/server"

@@ -163,7 +163,7 @@ fn text_dates_and_times_are_checked_at_the_boundary() {
             ),
         ],
     );
-    let journey = store.journey(case.clone(), Locale::En).expect("journey");
+    let journey = store.journey(case, Locale::En).expect("journey");
     assert!(
         journey.travel.flights.is_empty(),
         "nothing of a refused edit is kept"

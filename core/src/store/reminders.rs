@@ -2,7 +2,7 @@
 //! holds, for the app to schedule as local notifications while offline.
 //!
 //! The rules are in [`crate::reminder`]; this only decides what the store's role lets
-//! into them. Reminders are built from the journey, so a role that may not read the
+//! into them, and whose tasks: a talent's phone announces only the talent's own. Reminders are built from the journey, so a role that may not read the
 //! journey (family) gets the same typed refusal as for [`Store::journey`]; appointments
 //! come from the medical record only for a role that may read it.
 
@@ -10,13 +10,14 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::Store;
-use crate::access::Action;
+use crate::access::{Action, Role};
 use crate::doc::journey::Journey;
 use crate::doc::medical::Medical;
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, DocKind};
 use crate::locale::Locale;
-use crate::reminder::{self, Reminder};
+use crate::model::Owner;
+use crate::reminder::{self, Reminder, ReminderKind};
 
 impl Store {
     /// The reminders of `case` still to come after `now`, in `locale`, with all-day
@@ -49,13 +50,18 @@ impl Store {
             };
             (journey, medical)
         };
-        Ok(reminder::upcoming(
-            &journey,
-            medical.as_ref(),
-            catalogue,
-            locale,
-            home_zone,
-            now,
-        ))
+        let mut reminders = reminder::upcoming(&journey, medical.as_ref(), catalogue, locale, home_zone, now);
+        if self.identity().role == Role::Talent {
+            // A talent's phone announces the talent's own tasks; "meet the talent at
+            // the airport" is for the employer, and the caseworker follows up on all.
+            reminders.retain(|r| {
+                r.kind != ReminderKind::TaskDue
+                    || r.id
+                        .strip_prefix("task/")
+                        .and_then(|task| journey.task(task))
+                        .is_some_and(|(_, task)| task.owner == Owner::Talent)
+            });
+        }
+        Ok(reminders)
     }
 }

@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use passage_core::doc::journey::{FlightBooking, FlightSegment, NewJourney};
 use passage_core::doc::medical::Appointment;
+use passage_core::model::Owner;
 use passage_core::model::{PdoDayStatus, TaskStatus};
 use passage_core::reminder::{self, local_instant};
 use passage_core::time::ZonedDateTime;
@@ -700,4 +701,44 @@ fn local_times_skipped_or_repeated_by_a_clock_change() {
         let local: NaiveDateTime = local.parse().expect("a local time");
         assert_eq!(local_instant(local, zone), Some(at(want)), "{local} {zone}");
     }
+}
+
+#[test]
+fn a_talents_phone_announces_only_the_talents_own_tasks() {
+    let dir = Dir::new();
+    let (store, case) = support::belgian_case(&dir, "owners.db");
+    // complete_talent_profile is the talent's; send_job_offer the employer's.
+    set_due(&store, &case, "complete_talent_profile", "2027-03-30");
+    set_due(&store, &case, "send_job_offer", "2027-03-30");
+    drop(store);
+    let now = "2027-03-01T00:00:00Z";
+    let ids = |store: &Store| {
+        reminders(store, &case, now, BRUSSELS, Locale::En)
+            .into_iter()
+            .filter(|r| r.kind == ReminderKind::TaskDue)
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    };
+    let caseworker = dir.open("owners.db", Role::Caseworker);
+    let all = ids(&caseworker);
+    for id in ["task/complete_talent_profile", "task/send_job_offer"] {
+        assert!(
+            all.iter().any(|i| i == id),
+            "the caseworker follows up on every task: {all:?}"
+        );
+    }
+    let journey = caseworker.journey(&case).expect("journey");
+    drop(caseworker);
+    let talent = dir.open("owners.db", Role::Talent);
+    let own = ids(&talent);
+    assert!(own.iter().any(|i| i == "task/complete_talent_profile"), "{own:?}");
+    assert!(!own.iter().any(|i| i == "task/send_job_offer"), "{own:?}");
+    for id in &own {
+        let task = id
+            .strip_prefix("task/")
+            .and_then(|t| journey.task(t))
+            .expect("a task");
+        assert_eq!(task.1.owner, Owner::Talent, "{id}");
+    }
+    assert!(own.len() < all.len());
 }

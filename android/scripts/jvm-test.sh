@@ -80,7 +80,10 @@ export PASSAGE_TEST_SERVER_URL="http://$addr"
 export PASSAGE_TEST_CASE_ID="$case_id"
 PASSAGE_TEST_TALENT_CODE="$(admin enrol talent "$case_id" --server "$PASSAGE_TEST_SERVER_URL" | code_of)"
 PASSAGE_TEST_FAMILY_CODE="$(admin enrol family "$case_id" --expires-in 30d | code_of)"
-export PASSAGE_TEST_TALENT_CODE PASSAGE_TEST_FAMILY_CODE
+# Two more devices of the caseworker, for the conflict test.
+PASSAGE_TEST_CASEWORKER_CODES="$(admin enrol caseworker "Amira Khoury" --server "$PASSAGE_TEST_SERVER_URL" | code_of) \
+$(admin enrol caseworker "Amira Khoury" --server "$PASSAGE_TEST_SERVER_URL" | code_of)"
+export PASSAGE_TEST_TALENT_CODE PASSAGE_TEST_FAMILY_CODE PASSAGE_TEST_CASEWORKER_CODES
 
 tests=()
 for f in "$android"/src/test/kotlin/org/passage/*Test.kt; do

@@ -9,6 +9,7 @@
 #   PASSAGE_TEST_CASE_ID       the case
 #   PASSAGE_TEST_TALENT_CODE   the talent's one-time code (also as PASSAGE_TEST_ENROL_CODE)
 #   PASSAGE_TEST_FAMILY_CODE   a family member's code
+#   PASSAGE_TEST_CASEWORKER_CODES  two codes for devices of the caseworker, space-separated
 #
 # The server half runs anywhere; `swift test` needs macOS with Xcode and the
 # XCFramework (scripts/build-xcframework.sh). To run the tests from Xcode instead,
@@ -62,12 +63,16 @@ code_of() { awk '/^enrolment code:/ {print $3}'; }
 talent="$("$server" enrol talent "$case_id" --server "$url" | code_of)"
 family="$("$server" enrol family "$case_id" --expires-in 30d | code_of)"
 [ -n "$talent" ] && [ -n "$family" ] || { echo "test-with-server.sh: no enrolment codes" >&2; exit 1; }
+# Two more devices of the caseworker, for the conflict test.
+caseworkers="$("$server" enrol caseworker "Amira Khoury" --server "$url" | code_of) \
+$("$server" enrol caseworker "Amira Khoury" --server "$url" | code_of)"
 
 export PASSAGE_TEST_SERVER_URL="$url"
 export PASSAGE_TEST_CASE_ID="$case_id"
 export PASSAGE_TEST_TALENT_CODE="$talent"
 export PASSAGE_TEST_ENROL_CODE="$talent"
 export PASSAGE_TEST_FAMILY_CODE="$family"
+export PASSAGE_TEST_CASEWORKER_CODES="$caseworkers"
 echo "test-with-server.sh: passage-server on $url" >&2
 for name in PASSAGE_TEST_SERVER_URL PASSAGE_TEST_CASE_ID PASSAGE_TEST_TALENT_CODE PASSAGE_TEST_FAMILY_CODE; do
   echo "  $name=${!name}" >&2

@@ -188,6 +188,56 @@ final class PassageStoreTests: PassageTestCase {
         assertThrows(.invalidInput, try openStore("rana.db", role: .caseworker))
     }
 
+    func testAConflictIsListedOnBothDevicesAndResolvedOnce() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let address = environment["PASSAGE_TEST_SERVER_URL"], !address.isEmpty,
+              let caseId = environment["PASSAGE_TEST_CASE_ID"],
+              let codes = environment["PASSAGE_TEST_CASEWORKER_CODES"]?.split(separator: " ").map(String.init),
+              codes.count == 2
+        else {
+            throw XCTSkip(
+                "no passage-server to sync with: PASSAGE_TEST_SERVER_URL, PASSAGE_TEST_CASE_ID and "
+                    + "PASSAGE_TEST_CASEWORKER_CODES are not set; scripts/test-with-server.sh sets them"
+            )
+        }
+        let server = try XCTUnwrap(URL(string: address), "PASSAGE_TEST_SERVER_URL is not a URL: \(address)")
+        let laptop = try openStore("laptop.db", role: .caseworker)
+        let tablet = try openStore("tablet.db", role: .caseworker)
+        defer {
+            laptop.close()
+            tablet.close()
+        }
+        _ = try await laptop.enrol(server: server, code: codes[0], deviceName: "laptop")
+        _ = try await tablet.enrol(server: server, code: codes[1], deviceName: "tablet")
+        _ = try await laptop.sync()
+        _ = try await tablet.sync()
+        // Offline on both: two addresses for the same temporary housing.
+        func housing(_ address: String) -> Edit {
+            .setHousing(housing: Housing(address: address, city: "Brugge", from: "2027-03-28", until: nil))
+        }
+        try laptop.apply(housing("Langestraat 12"), to: caseId)
+        try tablet.apply(housing("Ezelstraat 7"), to: caseId)
+        _ = try await laptop.sync()
+        _ = try await tablet.sync()
+        _ = try await laptop.sync()
+        let onLaptop = try laptop.conflicts(caseId: caseId, locale: .en)
+        let onTablet = try tablet.conflicts(caseId: caseId, locale: .fr)
+        XCTAssertEqual(onLaptop.count, 1, "\(onLaptop)")
+        XCTAssertEqual(onLaptop.map(\.id), onTablet.map(\.id))
+        let conflict = try XCTUnwrap(onLaptop.first)
+        XCTAssertEqual(conflict.field, .housingAddress)
+        XCTAssertEqual(Set(conflict.values.map(\.value)), ["Langestraat 12", "Ezelstraat 7"])
+        XCTAssertEqual(conflict.values, onTablet.first?.values, "the same values in the same order")
+        let pick = try XCTUnwrap(conflict.values.firstIndex { $0.value == "Ezelstraat 7" })
+        try laptop.apply(.resolveConflict(conflict: conflict.id, pick: UInt32(pick)), to: caseId)
+        XCTAssertTrue(try laptop.conflicts(caseId: caseId, locale: .en).isEmpty)
+        _ = try await laptop.sync()
+        _ = try await tablet.sync()
+        XCTAssertTrue(try tablet.conflicts(caseId: caseId, locale: .en).isEmpty, "resolved once, for every device")
+        XCTAssertEqual(try tablet.journey(caseId: caseId).travel.housing.address, "Ezelstraat 7")
+        XCTAssertEqual(try laptop.journey(caseId: caseId).travel.housing.address, "Ezelstraat 7")
+    }
+
     func testSeveralTasksCallAtOnce() async throws {
         let caseId = try belgianCase("threads.db")
         let store = try openStore("threads.db")

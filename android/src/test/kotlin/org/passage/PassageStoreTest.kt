@@ -19,9 +19,11 @@ import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import kotlinx.coroutines.yield
 import org.passage.ffi.Appointment
+import org.passage.ffi.CriticalField
 import org.passage.ffi.Edit
 import org.passage.ffi.FlightBooking
 import org.passage.ffi.FlightSegment
+import org.passage.ffi.Housing
 import org.passage.ffi.Locale
 import org.passage.ffi.PermitDecision
 import org.passage.ffi.ReminderKind
@@ -173,6 +175,51 @@ class PassageStoreTest {
         }
         // The store enrolled as talent refuses to open as another role.
         assertFailsWith<PassageStoreException.InvalidInput> { openStore(dir.resolve("rana.db"), Role.CASEWORKER) }
+    }
+
+    @Test
+    fun aConflictIsListedOnBothDevicesAndResolvedOnce(): Unit = runBlocking {
+        val server = env("PASSAGE_TEST_SERVER_URL")
+        val case = env("PASSAGE_TEST_CASE_ID")
+        val (codeA, codeB) = env("PASSAGE_TEST_CASEWORKER_CODES").split(Regex("\\s+"))
+        val dir = tempDir()
+        val laptop = openStore(dir.resolve("laptop.db"), Role.CASEWORKER, "Amira Khoury")
+        val tablet = openStore(dir.resolve("tablet.db"), Role.CASEWORKER, "Amira Khoury")
+        try {
+            laptop.enrol(server, codeA, "laptop")
+            tablet.enrol(server, codeB, "tablet")
+            laptop.sync()
+            tablet.sync()
+            // Offline on both: two addresses for the same temporary housing.
+            fun housing(address: String) = Edit.SetHousing(Housing(address, "Brugge", "2027-03-28", null))
+            laptop.apply(case, housing("Langestraat 12"))
+            tablet.apply(case, housing("Ezelstraat 7"))
+            laptop.sync()
+            tablet.sync()
+            laptop.sync()
+            val onLaptop = laptop.conflicts(case, Locale.EN)
+            val onTablet = tablet.conflicts(case, Locale.FR)
+            assertEquals(1, onLaptop.size, onLaptop.toString())
+            assertEquals(onLaptop.map { it.id }, onTablet.map { it.id })
+            val conflict = onLaptop.single()
+            assertEquals(CriticalField.HOUSING_ADDRESS, conflict.field)
+            assertEquals(
+                setOf("Langestraat 12", "Ezelstraat 7"),
+                conflict.values.map { it.value }.toSet(),
+            )
+            assertEquals(conflict.values, onTablet.single().values, "the same values in the same order")
+            val pick = conflict.values.indexOfFirst { it.value == "Ezelstraat 7" }
+            laptop.apply(case, Edit.ResolveConflict(conflict.id, pick.toUInt()))
+            assertTrue(laptop.conflicts(case).isEmpty())
+            laptop.sync()
+            tablet.sync()
+            assertTrue(tablet.conflicts(case).isEmpty(), "resolved once, for every device")
+            assertEquals("Ezelstraat 7", tablet.journey(case).travel.housing.address)
+            assertEquals("Ezelstraat 7", laptop.journey(case).travel.housing.address)
+        } finally {
+            laptop.close()
+            tablet.close()
+        }
     }
 
     @Test

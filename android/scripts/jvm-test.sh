@@ -54,36 +54,16 @@ if [ "$mode" = "bench" ]; then
   exit 0
 fi
 
-# A real server on loopback, with one case, a talent code and a family code.
+# A real server on loopback, with one case and the enrolment codes the tests use.
 work="$(mktemp -d)"
-server_pid=""
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+  if [ -f "$work/pid" ]; then kill "$(cat "$work/pid")" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
-server="$CARGO_TARGET_DIR/debug/passage-server"
-"$server" serve --data "$work/server" --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.err" &
-server_pid=$!
-for _ in $(seq 1 100); do
-  grep -q '^listening on ' "$work/serve.out" 2>/dev/null && break
-  sleep 0.1
-done
-addr="$(sed -n 's/^listening on //p' "$work/serve.out")"
-test -n "$addr" || { cat "$work/serve.err" >&2; exit 1; }
-admin() { "$server" --data "$work/server" "$@"; }
-code_of() { awk '/^enrolment code:/ {print $3}'; }
-admin caseworker add "Amira Khoury" >/dev/null
-case_id="$(admin case create --template be --talent "Rana Haddad" --employer "AZ Sint-Jan Brugge" \
-  --job "Registered nurse" --caseworker "Amira Khoury")"
-export PASSAGE_TEST_SERVER_URL="http://$addr"
-export PASSAGE_TEST_CASE_ID="$case_id"
-PASSAGE_TEST_TALENT_CODE="$(admin enrol talent "$case_id" --server "$PASSAGE_TEST_SERVER_URL" | code_of)"
-PASSAGE_TEST_FAMILY_CODE="$(admin enrol family "$case_id" --expires-in 30d | code_of)"
-# Two more devices of the caseworker, for the conflict test.
-PASSAGE_TEST_CASEWORKER_CODES="$(admin enrol caseworker "Amira Khoury" --server "$PASSAGE_TEST_SERVER_URL" | code_of) \
-$(admin enrol caseworker "Amira Khoury" --server "$PASSAGE_TEST_SERVER_URL" | code_of)"
-export PASSAGE_TEST_TALENT_CODE PASSAGE_TEST_FAMILY_CODE PASSAGE_TEST_CASEWORKER_CODES
+bash "$root/scripts/start-test-server.sh" "$work"
+# shellcheck source=/dev/null
+source "$work/env"
 
 tests=()
 for f in "$android"/src/test/kotlin/org/passage/*Test.kt; do

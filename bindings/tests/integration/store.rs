@@ -33,6 +33,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A caseworker's store at `case.db` in `dir`, holding one new Belgian journey.
 fn belgian_case(dir: &tempfile::TempDir) -> (Arc<Store>, String) {
     let store = open(&dir.path().join("case.db"), Role::Caseworker).expect("open");
     let case = store
@@ -61,19 +62,8 @@ fn resident_kib() -> u64 {
 fn opening_and_closing_many_stores_returns_their_memory() {
     let _serial = serial();
     let dir = tempfile::tempdir().expect("dir");
-    let path = dir.path().join("many.db");
-    let store = open(&path, Role::Caseworker).expect("open");
-    store
-        .create_journey(NewJourney {
-            template: "be".into(),
-            version: None,
-            talent_name: "Rana Haddad".into(),
-            employer: "AZ Sint-Jan Brugge".into(),
-            job_title: "Registered nurse".into(),
-            start_date: "2027-01-11".into(),
-        })
-        .expect("journey");
-    drop(store);
+    let path = dir.path().join("case.db");
+    drop(belgian_case(&dir));
     for _ in 0..500 {
         drop(open(&path, Role::Caseworker).expect("open"));
     }

@@ -34,7 +34,7 @@ impl Store {
         locale: Locale,
     ) -> Result<Vec<Reminder>> {
         let catalogue = self.catalogue()?;
-        let (journey, medical) = {
+        let (journey, medical, role) = {
             let mut inner = self.lock();
             let role = inner.identity.role;
             role.require(Action::ReadJourney)?;
@@ -48,10 +48,10 @@ impl Store {
             } else {
                 None
             };
-            (journey, medical)
+            (journey, medical, role)
         };
         let mut reminders = reminder::upcoming(&journey, medical.as_ref(), catalogue, locale, home_zone, now);
-        if self.identity().role == Role::Talent {
+        if role == Role::Talent {
             // A talent's phone announces the talent's own tasks; "meet the talent at
             // the airport" is for the employer, and the caseworker follows up on all.
             reminders.retain(|r| {

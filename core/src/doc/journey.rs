@@ -6,6 +6,8 @@
 //! /job_title /start_date
 //! /stages/<stage>/{order, tasks/<task>/{title_key, order, owner, status, due, notes,
 //!                                        completed_at, completed_by, retired}}
+//!   (completed_at and completed_by describe the last "done"; they count only while
+//!   status is done, see `tasks_as_read`)
 //! /permit/{decision, decided_on}
 //! /travel/{self_booking, flights/<id>/{booking_reference, travellers[], segments[]},
 //!          housing/{address, city, from, until}, meeting/{name, organisation, phone, place}}
@@ -61,7 +63,26 @@ pub struct TemplateRef {
 #[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
 pub struct Stage {
     pub order: i64,
+    #[serde(deserialize_with = "tasks_as_read")]
     pub tasks: BTreeMap<String, Task>,
+}
+
+/// A stage's tasks as people see them. Reopening a task writes only its status (one
+/// Automerge op instead of three, see `journey_write::set_task_status`), so the document
+/// keeps the completion of the last "done"; it describes the task only while the task
+/// is done, and every typed read (device, server, export) drops it otherwise.
+fn tasks_as_read<'de, D>(deserializer: D) -> Result<BTreeMap<String, Task>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let mut tasks = BTreeMap::<String, Task>::deserialize(deserializer)?;
+    for task in tasks.values_mut() {
+        if task.status != TaskStatus::Done {
+            task.completed_at = None;
+            task.completed_by = None;
+        }
+    }
+    Ok(tasks)
 }
 
 #[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]
@@ -74,6 +95,7 @@ pub struct Task {
     #[autosurgeon(with = "codec::opt_date")]
     pub due: Option<NaiveDate>,
     pub notes: String,
+    /// When and by whom the task was done; `None` unless `status` is done.
     #[autosurgeon(with = "codec::opt_instant")]
     pub completed_at: Option<DateTime<Utc>>,
     pub completed_by: Option<String>,

@@ -189,7 +189,7 @@ impl Inner {
                 change_bytes: 0,
                 snapshot_bytes: 0,
                 last_used: 0,
-                tasks: Default::default(),
+                derived: Default::default(),
             };
             inner.cache(doc.clone(), fresh);
         }
@@ -211,7 +211,7 @@ impl Inner {
             return Ok(0);
         }
         let applied = loaded::guarded(|| loaded.doc.apply_changes(decoded));
-        loaded.tasks.clear();
+        loaded.derived.forget();
         let missing = loaded.doc.get_missing_deps(&[]);
         match applied {
             Ok(Ok(())) if missing.is_empty() => {}

@@ -129,7 +129,7 @@ impl Store {
                     change_bytes: bytes,
                     snapshot_bytes: 0,
                     last_used: 0,
-                    tasks: Default::default(),
+                    derived: Default::default(),
                 },
             );
         }
@@ -240,14 +240,17 @@ impl Store {
         let note = edit::note(edit, &inner.identity).encode();
         let identity = inner.identity.clone();
         let loaded = inner.loaded(&id)?;
-        crate::doc::check_header(&loaded.doc, &id)?;
+        if !loaded.derived.header_checked {
+            crate::doc::check_header(&loaded.doc, &id)?;
+            loaded.derived.header_checked = true;
+        }
         let ctx = EditContext {
             identity: &identity,
             now,
         };
-        let result = edit::apply(&mut loaded.doc, &id, edit, &ctx, &mut loaded.tasks);
+        let result = edit::apply(&mut loaded.doc, &id, edit, &ctx, &mut loaded.derived.tasks);
         if matches!(edit, Edit::UpgradeTemplate) {
-            loaded.tasks.clear();
+            loaded.derived.forget();
         }
         let outcome = match result {
             Ok(outcome) => outcome,

@@ -2,7 +2,7 @@
 
 use passage_core::doc::medical::{Fitness, MedicalTest, Vaccination};
 use passage_core::model::{FitnessDecision, ModuleStatus, PdoDayStatus, PermitDecision, TaskStatus};
-use passage_core::{Edit, Role};
+use passage_core::{DocKind, Edit, Role, Store};
 
 use crate::support::{self, Dir, appointment, date, daughter, flight, housing, meeting};
 
@@ -256,4 +256,84 @@ fn a_task_reopened_loses_its_completion() {
         (t.status, t.completed_at, t.completed_by),
         (TaskStatus::InProgress, None, None)
     );
+}
+
+/// Reopening a task writes its status alone (one Automerge op instead of three); the
+/// completion it leaves in the document is never shown, on either device, after a
+/// sync, or when a completion arrives concurrently, and a later completion replaces it.
+#[test]
+fn a_reopened_task_shows_no_completion_on_any_device() {
+    let dir = Dir::new();
+    let (caseworker, case) = support::belgian_case(&dir, "caseworker.db");
+    let talent = dir.open("talent.db", Role::Talent);
+    let task = "complete_talent_profile";
+    let doc = case.doc(DocKind::Journey);
+    let set = |store: &Store, status| {
+        store
+            .apply(
+                &case,
+                &Edit::SetTaskStatus {
+                    task: task.into(),
+                    status,
+                },
+            )
+            .expect("the status is set");
+    };
+    let shown = |store: &Store| {
+        let journey = store.journey(&case).expect("the journey reads");
+        let (_, t) = journey.task(task).expect("the task exists");
+        (t.status, t.completed_at, t.completed_by.clone())
+    };
+
+    set(&caseworker, TaskStatus::Done);
+    support::exchange(&caseworker, &talent, &case);
+    let (_, done_at, done_by) = shown(&talent);
+    assert!(done_at.is_some());
+    assert_eq!(done_by.as_deref(), Some("Amira Khoury"));
+
+    let before = talent.heads(&doc).expect("heads");
+    set(&talent, TaskStatus::Todo);
+    let reopen = talent.changes_since(&doc, &before).expect("the reopen");
+    assert_eq!(reopen.len(), 1, "one edit is one change");
+    let ops = automerge::Change::try_from(reopen[0].as_slice())
+        .expect("a valid change")
+        .len();
+    assert_eq!(ops, 1, "a reopen writes the status alone");
+    support::exchange(&caseworker, &talent, &case);
+    for store in [&caseworker, &talent] {
+        assert_eq!(shown(store), (TaskStatus::Todo, None, None));
+    }
+
+    set(&talent, TaskStatus::Done);
+    support::exchange(&caseworker, &talent, &case);
+    let (status, at, by) = shown(&caseworker);
+    assert_eq!((status, by.as_deref()), (TaskStatus::Done, Some("Rana Haddad")));
+    assert!(at.is_some());
+    assert_eq!(shown(&talent), (status, at, by));
+
+    // Concurrent edits, each device offline: one completes, the other reopens.
+    set(&talent, TaskStatus::Todo);
+    support::exchange(&caseworker, &talent, &case);
+    set(&caseworker, TaskStatus::Done);
+    set(&talent, TaskStatus::Blocked);
+    support::exchange(&caseworker, &talent, &case);
+    let (status, at, by) = shown(&caseworker);
+    assert_eq!(
+        shown(&talent),
+        (status, at, by.clone()),
+        "both devices show the same"
+    );
+    assert_eq!(
+        caseworker.journey(&case).expect("journey"),
+        talent.journey(&case).expect("journey")
+    );
+    let done = status == TaskStatus::Done;
+    assert_eq!(
+        (at.is_some(), by.is_some()),
+        (done, done),
+        "a completion is shown exactly when the task is done ({status:?})"
+    );
+    if done {
+        assert_eq!(by.as_deref(), Some("Amira Khoury"), "the concurrent completion");
+    }
 }

@@ -58,7 +58,11 @@
 //! comparison with `synchronous=NORMAL` on both sides is printed for information: without
 //! the fsync the fixed costs of the store show much more. Both phases also time, for
 //! information, the same toggle on a journey just created, interleaved with the others:
-//! what of the subject's cost grows with the journey's history.
+//! what of the subject's cost grows with the journey's history; and the floor
+//! ([`floor`]): the least any Automerge store on SQLite does per toggle (the same puts
+//! on the same document, Automerge's commit and change bytes, the bare insert of those
+//! bytes), with the ratios floor / bare insert (Automerge's own share, which no store
+//! built on it can avoid) and subject / floor (the store's own share).
 //!
 //! (c) Bytes on disk ([`bytes`]). After an explicit [`Store::compact`] of the journey,
 //! the bytes of the journey's rows (chunk bytes, keys and heads) against `save()` of the
@@ -85,6 +89,7 @@
 #![allow(clippy::print_stdout)]
 
 mod bytes;
+mod floor;
 mod journey;
 mod measure;
 mod open;

@@ -14,6 +14,7 @@ use passage_core::{CaseId, DocId, Durability, Edit, Store, StoreOptions};
 use rusqlite::{Connection, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
+use crate::floor::{self, Floor};
 use crate::journey::{Built, identity, new_journey};
 use crate::measure::{Stat, compare, group, interleave_n, line, time};
 
@@ -49,7 +50,7 @@ fn bare_connection(path: &Path, synchronous: &str) -> Connection {
     conn
 }
 
-struct BareInsert {
+pub(crate) struct BareInsert {
     conn: Connection,
     doc_id: String,
     /// The real bytes of a toggle to done and of a toggle to todo.
@@ -58,22 +59,35 @@ struct BareInsert {
 }
 
 impl BareInsert {
+    fn new(path: &Path, synchronous: &str, doc_id: String, bytes: [Vec<u8>; 2]) -> BareInsert {
+        BareInsert {
+            conn: bare_connection(path, synchronous),
+            doc_id,
+            bytes,
+            n: 0,
+        }
+    }
+
+    /// Inserts the next toggle's real bytes (done and todo alternately), timed.
     fn insert(&mut self) -> Duration {
+        let bytes = self.bytes[((self.n + 1) % 2) as usize].clone();
+        let (elapsed, ()) = time(|| self.write(&bytes));
+        elapsed
+    }
+
+    /// One row of `bytes` under a new random-looking hash, in its own transaction.
+    pub(crate) fn write(&mut self, bytes: &[u8]) {
         self.n += 1;
         let hash = Sha256::digest(self.n.to_le_bytes()).to_vec();
-        let bytes = &self.bytes[(self.n % 2) as usize];
-        let (elapsed, ()) = time(|| {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .expect("a write transaction");
-            tx.prepare_cached("INSERT INTO chunks (doc_id, hash, kind, bytes) VALUES (?1, ?2, 0, ?3)")
-                .expect("the insert prepares")
-                .execute(params![self.doc_id, hash, bytes])
-                .expect("the row inserts");
-            tx.commit().expect("the transaction commits");
-        });
-        elapsed
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .expect("a write transaction");
+        tx.prepare_cached("INSERT INTO chunks (doc_id, hash, kind, bytes) VALUES (?1, ?2, 0, ?3)")
+            .expect("the insert prepares")
+            .execute(params![self.doc_id, hash, bytes])
+            .expect("the row inserts");
+        tx.commit().expect("the transaction commits");
     }
 }
 
@@ -179,25 +193,36 @@ pub(crate) fn bench(dir: &Path, path: &Path, built: &Built) {
         for _ in 0..WARMUP {
             fresh.apply();
         }
-        let mut bare = BareInsert {
-            conn: bare_connection(
-                &dir.join(format!("bare-{}.db", synchronous.to_lowercase())),
+        let mut bare = BareInsert::new(
+            &dir.join(format!("bare-{}.db", synchronous.to_lowercase())),
+            synchronous,
+            built.doc.to_string(),
+            bytes.clone(),
+        );
+        let mut floor = Floor::new(
+            &toggle.store.save_document(&built.doc).expect("the journey saves"),
+            &built.toggle_task,
+            BareInsert::new(
+                &floor::file(dir, synchronous),
                 synchronous,
+                built.doc.to_string(),
+                bytes.clone(),
             ),
-            doc_id: built.doc.to_string(),
-            bytes: bytes.clone(),
-            n: 0,
-        };
+        );
         for _ in 0..WARMUP {
             bare.insert();
+            floor.apply();
         }
         println!("    durability synchronous={synchronous} on both sides");
         let stats = interleave_n(
             rounds,
             TOGGLE_BLOCK,
-            &mut [&mut || toggle.apply(), &mut || bare.insert(), &mut || {
-                fresh.apply()
-            }],
+            &mut [
+                &mut || toggle.apply(),
+                &mut || bare.insert(),
+                &mut || fresh.apply(),
+                &mut || floor.apply(),
+            ],
         );
         compare(
             (&format!("Store::apply(SetTaskStatus), {synchronous}"), &stats[0]),
@@ -211,6 +236,12 @@ pub(crate) fn bench(dir: &Path, path: &Path, built: &Built) {
         println!(
             "    info     new journey / bare insert = {:.2}x",
             stats[2].median.as_secs_f64() / stats[1].median.as_secs_f64()
+        );
+        line("info", "floor: Automerge puts+commit+change, INSERT", &stats[3]);
+        println!(
+            "    info     floor / bare insert = {:.2}x (Automerge's own share); subject / floor = {:.2}x (the store's own share)",
+            stats[3].median.as_secs_f64() / stats[1].median.as_secs_f64(),
+            stats[0].median.as_secs_f64() / stats[3].median.as_secs_f64()
         );
     }
     let stats = toggle.store.stats(Some(&built.doc)).expect("stats");

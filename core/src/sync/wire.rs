@@ -245,6 +245,30 @@ fn hashes_from(raw: Vec<ByteBuf>) -> Result<Vec<ChangeHash>, WireError> {
         .collect()
 }
 
+/// Where a push's changes end: the hashes of those no other pushed change depends on,
+/// sorted. `None` when a change does not parse; the sender then writes the heads in
+/// full, and a receiver that needed them refuses the push. Runs Automerge's parser,
+/// which panics on some malformed input, under `catch_unwind`.
+fn tips(changes: &[Vec<u8>]) -> Option<Vec<ChangeHash>> {
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        changes
+            .iter()
+            .map(|c| automerge::Change::try_from(c.as_slice()).ok())
+            .collect::<Option<Vec<_>>>()
+    }))
+    .ok()??;
+    let deps: std::collections::HashSet<ChangeHash> =
+        parsed.iter().flat_map(|c| c.deps().iter().copied()).collect();
+    let mut tips: Vec<ChangeHash> = parsed
+        .iter()
+        .map(automerge::Change::hash)
+        .filter(|h| !deps.contains(h))
+        .collect();
+    tips.sort();
+    tips.dedup();
+    Some(tips)
+}
+
 fn bytes_to(chunks: &[Vec<u8>]) -> Vec<ByteBuf> {
     chunks.iter().map(|c| ByteBuf::from(c.clone())).collect()
 }
@@ -289,9 +313,13 @@ impl Message for SyncRequest {
             self.pushes
                 .iter()
                 .map(|p| {
+                    // The common push, a device's new changes on top of what the
+                    // server has, ends exactly at the device's heads: they go as `[]`
+                    // (32 bytes saved per head) and the receiver finds them again.
+                    let implied = !p.changes.is_empty() && tips(&p.changes).as_deref() == Some(&p.heads[..]);
                     PushWire(
                         ByteBuf::from(doc_bytes(&p.doc)),
-                        hashes_to(&p.heads),
+                        if implied { vec![] } else { hashes_to(&p.heads) },
                         bytes_to(&p.changes),
                     )
                 })
@@ -316,10 +344,20 @@ impl Message for SyncRequest {
         let pushes = pushes
             .into_iter()
             .map(|PushWire(doc, heads, changes)| {
+                let changes = bytes_from(changes);
+                let heads = if heads.is_empty() && !changes.is_empty() {
+                    tips(&changes).ok_or_else(|| {
+                        malformed(
+                            "a push without heads has a change that does not parse, so its heads are unknown",
+                        )
+                    })?
+                } else {
+                    hashes_from(heads)?
+                };
                 Ok(Push {
                     doc: doc_from(&doc)?,
-                    heads: hashes_from(heads)?,
-                    changes: bytes_from(changes),
+                    heads,
+                    changes,
                 })
             })
             .collect::<Result<_, WireError>>()?;

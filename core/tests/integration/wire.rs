@@ -61,17 +61,96 @@ fn messages_round_trip() {
     );
 }
 
+/// Real Automerge changes, made deterministically: `first`, then `count - 1` more on
+/// top of it, each with a message of `message_len` bytes.
+fn chain(count: usize, message_len: usize) -> Vec<automerge::Change> {
+    use automerge::transaction::{CommitOptions, Transactable};
+    let mut doc = automerge::AutoCommit::new().with_actor(automerge::ActorId::from([7u8; 16]));
+    (0..count)
+        .map(|i| {
+            doc.put(
+                automerge::ROOT,
+                "status",
+                if i % 2 == 0 { "done" } else { "todo" },
+            )
+            .expect("put");
+            doc.commit_with(
+                CommitOptions::default()
+                    .with_message("m".repeat(message_len))
+                    .with_time(1_795_000_000),
+            );
+            doc.get_last_local_change().expect("the change")
+        })
+        .collect()
+}
+
+/// One real change of exactly `len` bytes (the message pads it).
+fn change_of(len: usize) -> automerge::Change {
+    (0..len)
+        .map(|m| chain(1, m).remove(0))
+        .find(|c| c.raw_bytes().len() == len)
+        .expect("a message length gives the size")
+}
+
+#[test]
+fn a_push_that_ends_at_the_device_heads_sends_them_as_empty() {
+    let changes = chain(3, 20);
+    let bytes: Vec<Vec<u8>> = changes.iter().map(|c| c.raw_bytes().to_vec()).collect();
+    let tip = changes[2].hash();
+    let push = |heads: Vec<ChangeHash>, changes: Vec<Vec<u8>>| SyncRequest {
+        known: None,
+        pushes: vec![Push {
+            doc: case().doc(DocKind::Journey),
+            heads,
+            changes,
+        }],
+        full: Some(vec![]),
+    };
+    // The device's heads are the last pushed change: they travel as [] and come back.
+    let implied = push(vec![tip], bytes.clone());
+    let body = plain(&implied);
+    assert!(
+        hex(&body).contains(&format!(
+            "{}80",
+            hex(&wire::doc_bytes(&case().doc(DocKind::Journey)))
+        )),
+        "heads written as an empty array: {}",
+        hex(&body)
+    );
+    assert_eq!(
+        wire::decode::<SyncRequest>(&wire::encode(&implied)),
+        Ok(implied.clone())
+    );
+    // Heads that are not where the pushed changes end (a head the server already has,
+    // say) are written in full, 32 bytes more.
+    let mut other = vec![tip, hash(9)];
+    other.sort();
+    let explicit = push(other, bytes.clone());
+    // Two hashes of `58 20` and 32 bytes each; the array's header stays one byte.
+    assert_eq!(plain(&explicit).len(), body.len() + 2 * 34);
+    assert_eq!(
+        wire::decode::<SyncRequest>(&wire::encode(&explicit)),
+        Ok(explicit)
+    );
+    // Only the changes since the server's heads: the tips are still the device's heads.
+    let tail = push(vec![tip], bytes[1..].to_vec());
+    // One change fewer: its bytes and its `58 nn` header.
+    assert_eq!(plain(&tail).len(), body.len() - bytes[0].len() - 2);
+    assert_eq!(wire::decode::<SyncRequest>(&wire::encode(&tail)), Ok(tail));
+}
+
 #[test]
 fn the_documented_example_is_what_the_code_writes() {
-    // docs/protocol.md, "Example": a request with one push of one 276-byte change and
-    // its response.
+    // docs/protocol.md, "Example": a request with one push of one 276-byte change, the
+    // device's heads being that change (so they travel as []), and its response.
     let doc = case().doc(DocKind::Journey);
+    let change = change_of(276);
     let req = SyncRequest {
         known: Some([0xab; 16]),
         pushes: vec![Push {
             doc: doc.clone(),
-            heads: vec![hash(1)],
-            changes: vec![vec![0; 276]],
+            heads: vec![change.hash()],
+            changes: vec![change.raw_bytes().to_vec()],
         }],
         full: None,
     };
@@ -89,13 +168,13 @@ fn the_documented_example_is_what_the_code_writes() {
     expected.extend([0xab; 16]);
     expected.extend([0x81, 0x83, 0x51]);
     expected.extend(wire::doc_bytes(&doc));
-    expected.extend([0x81, 0x58, 0x20]);
-    expected.extend([1; 32]);
+    expected.push(0x80);
     expected.extend([0x81, 0x59, 0x01, 0x14]);
-    expected.extend([0; 276]);
+    expected.extend(change.raw_bytes());
     expected.push(0xf6);
     let plain = plain(&req);
     assert_eq!(hex(&plain), hex(&expected));
+    assert_eq!(wire::decode::<SyncRequest>(&wire::encode(&req)), Ok(req));
 
     let res = SyncResponse {
         status: SyncStatus::Complete,
@@ -147,6 +226,15 @@ fn bad_bodies_get_typed_errors() {
         }
         enc.finish().expect("deflate")
     };
+    let unparseable_without_heads = plain(&SyncRequest {
+        known: None,
+        pushes: vec![Push {
+            doc: case().doc(DocKind::Journey),
+            heads: vec![],
+            changes: vec![vec![0x85, 0x6f, 0x4a, 0x83, 1, 2, 3]],
+        }],
+        full: None,
+    });
     let huge_bstr = {
         // A CBOR byte string that claims 2^62 bytes.
         let mut b = vec![0x01, 0x84, 0x01, 0x5b];
@@ -181,6 +269,11 @@ fn bad_bodies_get_typed_errors() {
         ("huge byte string", huge_bstr, |e| {
             matches!(e, WireError::Malformed(_))
         }),
+        (
+            "no heads and a change that does not parse",
+            unparseable_without_heads,
+            |e| matches!(e, WireError::Malformed(m) if m.contains("heads are unknown")),
+        ),
     ];
     for (what, body, expected) in cases {
         match wire::decode::<SyncRequest>(&body) {

@@ -247,15 +247,15 @@ fn hashes_from(raw: Vec<ByteBuf>) -> Result<Vec<ChangeHash>, WireError> {
 
 /// Where a push's changes end: the hashes of those no other pushed change depends on,
 /// sorted. `None` when a change does not parse; the sender then writes the heads in
-/// full, and a receiver that needed them refuses the push. Runs Automerge's parser,
-/// which panics on some malformed input, under `catch_unwind`.
+/// full, and a receiver that needed them refuses the push. Automerge's parser panics
+/// on some malformed input, so it runs under the store's `guarded`.
 fn tips(changes: &[Vec<u8>]) -> Option<Vec<ChangeHash>> {
-    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let parsed = crate::store::loaded::guarded(|| {
         changes
             .iter()
             .map(|c| automerge::Change::try_from(c.as_slice()).ok())
             .collect::<Option<Vec<_>>>()
-    }))
+    })
     .ok()??;
     let deps: std::collections::HashSet<ChangeHash> =
         parsed.iter().flat_map(|c| c.deps().iter().copied()).collect();

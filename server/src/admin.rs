@@ -229,10 +229,19 @@ fn print_code(out: &mut dyn Write, issued: &Issued, whom: &str, server: Option<&
     Ok(())
 }
 
-/// Lines of aligned columns.
+/// Lines of aligned columns. Every cell is escaped ([`crate::text::escape`]): names,
+/// paths and reasons may come from devices.
 fn table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> Result<()> {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|cell| crate::text::escape(cell).into_owned())
+                .collect()
+        })
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -247,7 +256,7 @@ fn table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> Result<(
     };
     writeln!(out, "{}", line(header.iter().map(|h| (*h).to_owned()).collect()))?;
     for row in rows {
-        writeln!(out, "{}", line(row.clone()))?;
+        writeln!(out, "{}", line(row))?;
     }
     Ok(())
 }

@@ -20,17 +20,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve sync, enrolment, health and metrics over HTTP.
-    Serve {
-        /// Address and port to listen on (port 0: any free port).
-        #[arg(long, env = "PASSAGE_SERVER_LISTEN", default_value = "127.0.0.1:7878")]
-        listen: String,
-        /// Change bytes one sync answer carries at most (1024 to 4194304); devices on
-        /// slow, flaky networks do better with smaller answers.
-        #[arg(long, value_name = "BYTES", default_value_t = crate::sync::RESPONSE_BUDGET_BYTES as u64,
-              value_parser = clap::value_parser!(u64).range(1024..=crate::sync::RESPONSE_BUDGET_BYTES as u64))]
-        response_budget: u64,
-    },
+    /// Serve sync, enrolment and health over HTTP (and metrics, if asked).
+    Serve(ServeArgs),
     /// Caseworkers.
     #[command(subcommand)]
     Caseworker(CaseworkerCommand),
@@ -63,6 +54,92 @@ pub enum Command {
         /// The file to create.
         to: PathBuf,
     },
+}
+
+/// `serve`: where to listen, and the limits every client is held to (docs/server.md,
+/// "Limits"). The defaults suit one organisation on one machine.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (port 0: any free port).
+    #[arg(long, env = "PASSAGE_SERVER_LISTEN", default_value = "127.0.0.1:7878")]
+    pub listen: String,
+    /// Serve `GET /metrics` on this address (keep it private: loopback or an internal
+    /// network); no metrics without it.
+    #[arg(long, env = "PASSAGE_SERVER_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
+    /// Change bytes one sync answer carries at most (1024 to 4194304); devices on
+    /// slow, flaky networks do better with smaller answers.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::sync::RESPONSE_BUDGET_BYTES as u64,
+          value_parser = clap::value_parser!(u64).range(1024..=crate::sync::RESPONSE_BUDGET_BYTES as u64))]
+    pub response_budget: u64,
+    /// Seconds a client has to send a request's head.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_timeout: u64,
+    /// Seconds a client has to send a sync body.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub body_timeout: u64,
+    /// Connections open at once; more are closed at once.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+    /// Sync requests admitted at once; more get 503.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_pending_syncs: u64,
+    /// Sync requests of one device at once; more get 429.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub syncs_per_device: u64,
+    /// Bytes of request bodies and their inflated messages in memory at once.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20,
+          value_parser = clap::value_parser!(u64).range((16 << 20)..=(64 << 30)))]
+    pub request_memory: u64,
+    /// Body bytes of one sync request (talents and caseworkers; family devices send
+    /// at most 16 KiB).
+    #[arg(long, value_name = "BYTES", default_value_t = passage_core::sync::wire::MAX_BODY_BYTES as u64,
+          value_parser = clap::value_parser!(u64).range((64 << 10)..=passage_core::sync::wire::MAX_BODY_BYTES as u64))]
+    pub request_bytes: u64,
+    /// Changes in one sync request.
+    #[arg(long, value_name = "N", default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1_000..=100_000))]
+    pub request_changes: u64,
+    /// Bytes one document may hold on the server.
+    #[arg(long, value_name = "BYTES", default_value_t = 8 << 20, value_parser = clap::value_parser!(u64).range((64 << 10)..))]
+    pub doc_quota: u64,
+    /// Bytes the documents of one case may hold together.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20, value_parser = clap::value_parser!(u64).range((64 << 10)..))]
+    pub case_quota: u64,
+    /// Sync requests per device and minute (also the burst allowed at once).
+    #[arg(long, value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sync_rate: u32,
+    /// Enrolment attempts per client address and minute (also the burst).
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub enrol_rate: u32,
+    /// Enrolment attempts per code and minute (also the burst).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub enrol_code_rate: u32,
+}
+
+impl ServeArgs {
+    /// The limits these flags set.
+    pub fn limits(&self) -> crate::limits::Limits {
+        use std::time::Duration;
+
+        use crate::ratelimit::Rate;
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        crate::limits::Limits {
+            response_budget: size(self.response_budget),
+            header_timeout: Duration::from_secs(self.header_timeout),
+            body_timeout: Duration::from_secs(self.body_timeout),
+            max_connections: size(self.max_connections),
+            max_pending_syncs: size(self.max_pending_syncs),
+            syncs_per_device: size(self.syncs_per_device),
+            request_memory: size(self.request_memory),
+            request_bytes: size(self.request_bytes),
+            request_changes: size(self.request_changes),
+            doc_quota: self.doc_quota,
+            case_quota: self.case_quota,
+            sync_rate: Rate::per_minute(self.sync_rate, self.sync_rate),
+            enrol_rate_per_address: Rate::per_minute(self.enrol_rate, self.enrol_rate),
+            enrol_rate_per_code: Rate::per_minute(self.enrol_code_rate, self.enrol_code_rate),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

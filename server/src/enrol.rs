@@ -152,7 +152,14 @@ pub fn issue(
 pub struct EnrolRequest {
     pub code: String,
     pub device: String,
+    /// A secret the device chose for this enrolment (16 to 128 characters). Sent
+    /// again with the same code, it proves that a retry comes from the device that
+    /// redeemed the code first, whose answer was lost.
+    pub proof: String,
 }
+
+/// Length of an enrolment proof, in characters.
+const PROOF_CHARS: std::ops::RangeInclusive<usize> = 16..=128;
 
 /// `POST /v1/enrol` answer.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -187,11 +194,26 @@ pub fn redeem(
             "the device name must have 1 to {MAX_DEVICE_NAME} characters"
         )));
     }
+    // An operator's terminal shows device names (`tokens`, `audit`): a name that moves
+    // the cursor, clears the screen or turns text around could forge what it shows.
+    if name.chars().any(crate::text::is_control) {
+        return Err(EnrolError::BadRequest(
+            "the device name has control characters".into(),
+        ));
+    }
+    if !PROOF_CHARS.contains(&request.proof.chars().count()) {
+        return Err(EnrolError::BadRequest(format!(
+            "the proof must have {} to {} characters",
+            PROOF_CHARS.start(),
+            PROOF_CHARS.end()
+        )));
+    }
     let normalized = normalize_code(&request.code);
     let token = new_token()?;
+    let proof = sha256(&request.proof);
     let mut tx = storage.begin()?;
     let device = match &normalized {
-        Some(code) => tx.redeem_code(&code_hash(code), &token_hash(&token), name, now)?,
+        Some(code) => tx.redeem_code(&code_hash(code), &token_hash(&token), &proof, name, now)?,
         None => None,
     };
     let Some(device) = device else {

@@ -11,10 +11,12 @@
 //! tokens, the audit log), which work on the data directory directly. docs/server.md
 //! is the operator's guide; ARCHITECTURE.md places the crate in the whole.
 //!
-//! Map: [`http`] (axum routes, body limits), [`sync`] (one exchange), [`enrol`] (codes
+//! Map: [`http`] (connections, routes, admitting requests), [`limits`] (every limit a
+//! client can push on) and [`ratelimit`], [`sync`] (one exchange), [`enrol`] (codes
 //! and tokens), [`admin`] (the commands), [`docs`] (loading and writing documents),
-//! [`storage`] (the trait, and SQLite behind it), [`metrics`], [`cli`] and [`run`]
-//! (the binary's arguments and what they do).
+//! [`storage`] (the trait, and SQLite behind it), [`metrics`], [`text`] (client text
+//! made safe for a terminal), [`cli`] and [`run`] (the binary's arguments and what
+//! they do).
 
 pub mod admin;
 pub mod cli;
@@ -22,10 +24,13 @@ pub mod docs;
 pub mod enrol;
 pub mod error;
 pub mod http;
+pub mod limits;
 pub mod metrics;
+pub mod ratelimit;
 pub mod run;
 pub mod storage;
 pub mod sync;
+pub mod text;
 
 /// A timestamp as RFC 3339 text in UTC, `2026-11-02T08:00:00Z`.
 pub fn time_text(at: storage::Timestamp) -> String {

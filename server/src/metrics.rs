@@ -1,4 +1,5 @@
-//! Prometheus metrics, served as text at `GET /metrics`.
+//! Prometheus metrics, served as text at `GET /metrics` on the metrics listener (off
+//! unless `serve --metrics-listen` gives one).
 //!
 //! Counts and sizes only: no device, case or document appears in a label, so the
 //! metrics can go to any monitoring system without carrying personal data, and their
@@ -38,6 +39,7 @@ pub struct Metrics {
     rejections: Family<ReasonLabel, Counter>,
     duration: Histogram,
     enrolments: Family<ResultLabel, Counter>,
+    connections_refused: Counter,
 }
 
 /// The label of a rejection reason.
@@ -50,6 +52,9 @@ pub fn reason(code: RejectCode) -> &'static str {
         RejectCode::ForbiddenWrite => "forbidden_write",
         RejectCode::TooLarge => "too_large",
         RejectCode::Unavailable => "unavailable",
+        RejectCode::RateLimited => "rate_limited",
+        RejectCode::QuotaExceeded => "quota_exceeded",
+        RejectCode::Timeout => "timeout",
     }
 }
 
@@ -77,6 +82,7 @@ impl Metrics {
         // 1 ms to about 30 s.
         let duration = Histogram::new(exponential_buckets(0.001, 2.0, 16));
         let enrolments = Family::<ResultLabel, Counter>::default();
+        let connections_refused = Counter::default();
         registry.register(
             "passage_syncs",
             "Sync exchanges answered, by status (rejected: see passage_rejections)",
@@ -107,6 +113,11 @@ impl Metrics {
             "Enrolment attempts, by result",
             enrolments.clone(),
         );
+        registry.register(
+            "passage_connections_refused",
+            "Connections closed at once because the server had its maximum open",
+            connections_refused.clone(),
+        );
         Metrics {
             registry,
             syncs,
@@ -115,6 +126,7 @@ impl Metrics {
             rejections,
             duration,
             enrolments,
+            connections_refused,
         }
     }
 
@@ -137,6 +149,10 @@ impl Metrics {
             }
             (None, None) => {}
         }
+    }
+
+    pub fn connection_refused(&self) {
+        self.connections_refused.inc();
     }
 
     pub fn enrolment(&self, result: &'static str) {

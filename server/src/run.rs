@@ -11,12 +11,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::admin::{self, CaseSpec};
+use crate::cli::ServeArgs;
 use crate::cli::{CaseCommand, CaseworkerCommand, Cli, Command, EnrolCommand, TokenCommand};
 use crate::error::{Result, ServerError};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::storage::sqlite::SqliteStorage;
-use crate::sync::Limits;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "passage-server.db";
@@ -41,15 +41,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
     let storage = SqliteStorage::open(&dir.join(DB_FILE))?;
     let now = now();
     match cli.command {
-        Command::Serve {
-            listen,
-            response_budget,
-        } => {
-            let limits = Limits {
-                response_budget: usize::try_from(response_budget).unwrap_or(usize::MAX),
-            };
-            serve(storage, &listen, limits, out)
-        }
+        Command::Serve(args) => serve(storage, &args, out),
         Command::Caseworker(CaseworkerCommand::Add { name, server }) => {
             admin::caseworker_add(&storage, out, &name, server.server.as_deref(), now)
         }
@@ -102,21 +94,35 @@ pub fn init_logs() {
         .try_init();
 }
 
-fn serve(storage: SqliteStorage, listen: &str, limits: Limits, out: &mut dyn Write) -> Result<()> {
-    let addr: SocketAddr = listen.parse().map_err(|_| {
-        ServerError::Input(format!(
-            "--listen {listen:?} is not an address like 127.0.0.1:7878"
-        ))
-    })?;
+fn address(flag: &str, text: &str) -> Result<SocketAddr> {
+    text.parse()
+        .map_err(|_| ServerError::Input(format!("--{flag} {text:?} is not an address like 127.0.0.1:7878")))
+}
+
+fn serve(storage: SqliteStorage, args: &ServeArgs, out: &mut dyn Write) -> Result<()> {
+    let addr = address("listen", &args.listen)?;
+    let metrics_addr = args
+        .metrics_listen
+        .as_deref()
+        .map(|text| address("metrics-listen", text))
+        .transpose()?;
+    let limits = args.limits();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let bound = listener.local_addr()?;
+        let metrics_listener = match metrics_addr {
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+            None => None,
+        };
         tracing::info!(db = %storage.path().display(), %bound, "passage-server started");
         writeln!(out, "listening on {bound}")?;
+        if let Some(metrics) = &metrics_listener {
+            writeln!(out, "metrics on {}", metrics.local_addr()?)?;
+        }
         out.flush()?;
         let state = AppState::new(Arc::new(storage), Arc::new(Metrics::new()), limits);
-        http::serve(listener, state, shutdown_signal()).await?;
+        http::serve(listener, metrics_listener, state, shutdown_signal()).await?;
         tracing::info!("passage-server stopped");
         Ok(())
     })

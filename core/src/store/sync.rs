@@ -23,6 +23,11 @@ use crate::sync::wire::{self, DocHeads, Push, SyncRequest, SyncResponse, SyncSta
 /// round, so a device that was offline for months sends several bodies well under
 /// [`wire::MAX_BODY_BYTES`] rather than one that is refused.
 pub const PUSH_BUDGET_BYTES: usize = 4 << 20;
+/// Changes one request pushes at most: half of what a server takes by default
+/// (`passage-server serve --request-changes`), which bounds the work one request
+/// costs it. A document with more (a whole history sent again after the server was
+/// restored from a backup) goes in causal slices over several rounds.
+pub(crate) const PUSH_MAX_CHANGES: usize = 1_000;
 
 /// Names of the values kept in `sync_meta`.
 mod key {
@@ -37,6 +42,10 @@ mod key {
     /// `held/<document id>`: a document whose changes the server refused; the value is
     /// the server's reason.
     pub(super) const HELD: &str = "held/";
+    /// `enrol_proof/<SHA-256 of the code>`: the secret sent with an enrolment that has
+    /// not completed yet, so that a retry (after a lost answer, even after the app was
+    /// killed) proves it comes from the device that redeemed the code.
+    pub(super) const ENROL_PROOF: &str = "enrol_proof/";
 }
 
 /// A document the server refused changes of. Its local changes stay on the device and
@@ -144,6 +153,7 @@ impl Store {
         });
         let mut pushes = Vec::new();
         let mut budget = 0usize;
+        let mut count = 0usize;
         for (doc, server_heads) in candidates {
             // Documents this role only reads (the arrival plan, for family) have no
             // changes of the device's own to send.
@@ -164,17 +174,24 @@ impl Store {
                 inner.db.record_server_heads(&doc, &heads, true)?;
                 continue;
             }
-            let changes: Vec<Vec<u8>> = loaded
-                .doc
-                .get_changes(since)
-                .into_iter()
-                .map(|c| c.raw_bytes().to_vec())
-                .collect();
-            let size: usize = changes.iter().map(Vec::len).sum();
-            if !pushes.is_empty() && budget + size > PUSH_BUDGET_BYTES {
+            let mut changes = loaded.doc.get_changes(since);
+            let size: usize = changes.iter().map(|c| c.raw_bytes().len()).sum();
+            if !pushes.is_empty()
+                && (budget + size > PUSH_BUDGET_BYTES || count + changes.len() > PUSH_MAX_CHANGES)
+            {
                 break;
             }
-            budget += size;
+            if changes.len() > PUSH_MAX_CHANGES || size > PUSH_BUDGET_BYTES {
+                // Alone in its request and still too much: a causal prefix of it now
+                // (changes come oldest first, each after its dependencies), the rest
+                // in the next rounds. Its heads are those of what the server will then
+                // hold, so the document stays pending until all of it is sent.
+                changes = causal_prefix(changes, PUSH_MAX_CHANGES, PUSH_BUDGET_BYTES);
+                heads = heads_after(since, &changes);
+            }
+            budget += changes.iter().map(|c| c.raw_bytes().len()).sum::<usize>();
+            count += changes.len();
+            let changes = changes.into_iter().map(|c| c.raw_bytes().to_vec()).collect();
             pushes.push(Push { doc, heads, changes });
         }
         let known = (!known_heads.is_empty())
@@ -263,12 +280,20 @@ impl Store {
         }
         let role = server.role.map(|r| r.as_str());
         let expires = server.expires_at.map(crate::time::instant_text);
+        let proofs: Vec<String> = inner
+            .db
+            .meta_with_prefix(key::ENROL_PROOF)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
         let mut values = vec![
             (key::SERVER, Some(server.url.as_str())),
             (key::TOKEN, Some(server.token.as_str())),
             (key::ROLE, role),
             (key::EXPIRES, expires.as_deref()),
         ];
+        // Enrolled: the proofs of attempts are of no more use.
+        values.extend(proofs.iter().map(|k| (k.as_str(), None)));
         if moved {
             for forgotten in [
                 key::LAST_SUCCESS,
@@ -280,6 +305,29 @@ impl Store {
             }
         }
         inner.db.set_meta(&values)
+    }
+
+    /// The secret this device sends with an enrolment code: the same for every attempt
+    /// with that code until one succeeds, across restarts of the app. Made (and kept)
+    /// on the first attempt.
+    pub fn enrolment_proof(&self, code: &str) -> Result<String> {
+        use sha2::Digest as _;
+        let typed: String = code
+            .chars()
+            .filter(|c| !matches!(c, '-' | ' '))
+            .flat_map(char::to_uppercase)
+            .collect();
+        let name = format!("{}{}", key::ENROL_PROOF, hex::encode(sha2::Sha256::digest(typed)));
+        let mut inner = self.lock();
+        if let Some(proof) = inner.db.meta(&name)? {
+            return Ok(proof);
+        }
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret)
+            .map_err(|e| Error::Io(std::io::Error::other(format!("no randomness from the OS: {e}"))))?;
+        let proof = hex::encode(secret);
+        inner.db.set_meta(&[(&name, Some(&proof))])?;
+        Ok(proof)
     }
 
     /// Where this device syncs, if it was enrolled.
@@ -362,6 +410,39 @@ impl Store {
             .db
             .set_meta(&[(&format!("{}{doc}", key::HELD), Some(reason))])
     }
+}
+
+/// The first changes of `changes` (in causal order) that fit both limits; at least
+/// one.
+fn causal_prefix(
+    changes: Vec<automerge::Change>,
+    max_changes: usize,
+    max_bytes: usize,
+) -> Vec<automerge::Change> {
+    let mut bytes = 0usize;
+    let mut out = Vec::new();
+    for change in changes {
+        let len = change.raw_bytes().len();
+        if !out.is_empty() && (out.len() >= max_changes || bytes + len > max_bytes) {
+            break;
+        }
+        bytes += len;
+        out.push(change);
+    }
+    out
+}
+
+/// The heads of a document holding `base` and then `added`: every hash neither
+/// superseded by an added change's dependencies.
+fn heads_after(base: &[ChangeHash], added: &[automerge::Change]) -> Vec<ChangeHash> {
+    let mut heads: std::collections::BTreeSet<ChangeHash> = base.iter().copied().collect();
+    heads.extend(added.iter().map(automerge::Change::hash));
+    for change in added {
+        for dep in change.deps() {
+            heads.remove(dep);
+        }
+    }
+    heads.into_iter().collect()
 }
 
 /// Which documents a request carries, as to holds.

@@ -102,10 +102,17 @@ pub(super) fn rejected(status: u16, rejection: Option<Rejection>, retry_after: O
             path: r.path,
             message,
         },
-        RejectCode::Unavailable => Error::ServerUnavailable {
+        RejectCode::Unavailable | RejectCode::RateLimited | RejectCode::Timeout => Error::ServerUnavailable {
             status,
             message,
             retry_after,
+        },
+        // Like a forbidden write, a change the server will not take: the device holds
+        // that document's changes and syncs the others.
+        RejectCode::QuotaExceeded => Error::ForbiddenWrite {
+            doc: r.doc,
+            path: r.path,
+            message,
         },
         RejectCode::Malformed | RejectCode::UnsupportedVersion | RejectCode::TooLarge => {
             Error::Protocol(format!(
@@ -212,7 +219,11 @@ mod tests {
             ),
             (
                 403,
-                rejection(RejectCode::ForbiddenWrite, Some(doc), Some("/permit/decision")),
+                rejection(
+                    RejectCode::ForbiddenWrite,
+                    Some(doc.clone()),
+                    Some("/permit/decision"),
+                ),
                 ErrorKind::NotAllowed,
             ),
             (
@@ -234,6 +245,21 @@ mod tests {
                 503,
                 rejection(RejectCode::Unavailable, None, None),
                 ErrorKind::RetryLater,
+            ),
+            (
+                429,
+                rejection(RejectCode::RateLimited, None, None),
+                ErrorKind::RetryLater,
+            ),
+            (
+                408,
+                rejection(RejectCode::Timeout, None, None),
+                ErrorKind::RetryLater,
+            ),
+            (
+                413,
+                rejection(RejectCode::QuotaExceeded, Some(doc), None),
+                ErrorKind::NotAllowed,
             ),
             // Without a Rejection body (a proxy, a crashed server), the status decides.
             (401, None, ErrorKind::EnrolAgain),

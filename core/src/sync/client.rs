@@ -146,6 +146,7 @@ pub struct SyncClient {
 struct EnrolRequest<'a> {
     code: &'a str,
     device: &'a str,
+    proof: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -193,9 +194,12 @@ impl SyncClient {
         if code.is_empty() {
             return Err(Error::InvalidInput("the enrolment code is empty".into()));
         }
+        let typed = code.to_owned();
+        let proof = blocking(&store, move |s| s.enrolment_proof(&typed)).await?;
         let body = serde_json::to_vec(&EnrolRequest {
             code,
             device: device_name.trim(),
+            proof: &proof,
         })
         .map_err(|e| Error::InvalidInput(format!("the enrolment request cannot be written: {e}")))?;
         let mut rng = fastrand::Rng::new();

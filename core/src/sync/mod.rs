@@ -8,6 +8,7 @@
 
 mod answer;
 pub mod backoff;
+mod census;
 pub mod client;
 pub mod wire;
 
@@ -15,5 +16,6 @@ pub use crate::store::{HeldDocument, PUSH_BUDGET_BYTES, SyncApplied, SyncServer,
 pub use backoff::Backoff;
 pub use client::{ClientOptions, Enrolment, SyncClient, SyncReport};
 pub use wire::{
-    DocHeads, Pull, Push, RejectCode, Rejection, SyncRequest, SyncResponse, SyncStatus, WireError,
+    DecodeLimits, DocHeads, Pull, Push, RejectCode, Rejection, SyncRequest, SyncResponse, SyncStatus,
+    WireError,
 };

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use sha2::{Digest as _, Sha256};
 
+use super::census::{CensusError, CensusLimits, census};
 use crate::ids::{CaseId, DocId, DocKind};
 
 /// Version of the messages below. A peer that receives another version answers with
@@ -24,8 +25,10 @@ pub const CONTENT_TYPE: &str = "application/vnd.passage.sync";
 /// Largest body on the wire (after compression). Larger requests get HTTP 413.
 pub const MAX_BODY_BYTES: usize = 8 << 20;
 /// Largest message once inflated; a body that inflates past this is refused (413)
-/// instead of filling memory.
-pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
+/// instead of filling memory. A sender limits itself to less
+/// ([`crate::sync::PUSH_BUDGET_BYTES`] of changes per request), and a server may allow
+/// a sender less still ([`DecodeLimits`]).
+pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
 /// Messages shorter than this are sent uncompressed: deflate cannot shrink a few
 /// hashes, and its header would cost more than it saves.
 const COMPRESS_FROM: usize = 256;
@@ -122,6 +125,14 @@ pub enum RejectCode {
     TooLarge = 6,
     /// 503: try again after the `Retry-After` header's delay.
     Unavailable = 7,
+    /// 429: this device (or address) sent too many requests; try again after the
+    /// `Retry-After` header's delay.
+    RateLimited = 8,
+    /// 413: the document named, or its case, would grow past the server's size quota;
+    /// nothing was stored. The device holds that document's changes.
+    QuotaExceeded = 9,
+    /// 408: the body did not arrive in time; send it again.
+    Timeout = 10,
 }
 
 impl RejectCode {
@@ -130,8 +141,10 @@ impl RejectCode {
             RejectCode::Malformed | RejectCode::UnsupportedVersion => 400,
             RejectCode::Unauthorized => 401,
             RejectCode::Forbidden | RejectCode::ForbiddenWrite => 403,
-            RejectCode::TooLarge => 413,
+            RejectCode::TooLarge | RejectCode::QuotaExceeded => 413,
             RejectCode::Unavailable => 503,
+            RejectCode::RateLimited => 429,
+            RejectCode::Timeout => 408,
         }
     }
 
@@ -145,6 +158,9 @@ impl RejectCode {
             ForbiddenWrite,
             TooLarge,
             Unavailable,
+            RateLimited,
+            QuotaExceeded,
+            Timeout,
         ]
         .into_iter()
         .find(|c| *c as u8 == v)
@@ -181,6 +197,63 @@ impl WireError {
 
 fn malformed(why: impl Into<String>) -> WireError {
     WireError::Malformed(why.into())
+}
+
+/// What one decoded message may hold. Checked in two steps: a census of the CBOR
+/// counts its items before anything is allocated (so memory stays proportional to
+/// the limits, not to what a few kilobytes of deflate can expand to), and the decoded
+/// message is then checked field by field. A message over a limit is
+/// [`WireError::TooLarge`], whatever its token: a server gives each role its own
+/// limits, a device uses [`DecodeLimits::DEFAULT`] for the server's answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Bytes of CBOR once inflated.
+    pub message_bytes: usize,
+    /// CBOR items in the whole message: the bound on the decoder's allocations.
+    pub items: usize,
+    /// Documents with changes: pushes in a request, pulls in a response.
+    pub docs: usize,
+    /// Changes in all those documents together.
+    pub changes: usize,
+    /// Heads (or missing dependencies) of one document.
+    pub heads: usize,
+    /// Entries of a request's `full` list.
+    pub full: usize,
+}
+
+impl DecodeLimits {
+    /// Limits wide enough for any message a Passage peer sends: a caseworker's first
+    /// sync of thousands of cases, a 4 MiB answer of small changes.
+    pub const DEFAULT: DecodeLimits = DecodeLimits {
+        message_bytes: MAX_MESSAGE_BYTES,
+        items: 400_000,
+        docs: 30_000,
+        changes: 100_000,
+        heads: 256,
+        full: 30_000,
+    };
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits::DEFAULT
+    }
+}
+
+/// The deepest nesting of arrays any message of the protocol has, with room for one
+/// more level.
+const MAX_DEPTH: usize = 6;
+
+fn too_large(what: &str, limit: usize) -> WireError {
+    WireError::TooLarge(format!("more {what} than the {limit} allowed"))
+}
+
+fn check_count(what: &str, count: usize, limit: usize) -> Result<(), WireError> {
+    if count > limit {
+        Err(too_large(what, limit))
+    } else {
+        Ok(())
+    }
 }
 
 // The CBOR shapes, positional (arrays) to keep small messages small. Byte strings go
@@ -291,6 +364,9 @@ pub trait Message: Sized {
     fn to_cbor(&self) -> Vec<u8>;
     #[doc(hidden)]
     fn from_cbor(bytes: &[u8]) -> Result<Self, WireError>;
+    /// Whether the decoded message is within `limits` (its census already was).
+    #[doc(hidden)]
+    fn check(&self, limits: &DecodeLimits) -> Result<(), WireError>;
 }
 
 fn cbor<T: Serialize>(value: &T) -> Vec<u8> {
@@ -376,6 +452,29 @@ impl Message for SyncRequest {
         };
         Ok(SyncRequest { known, pushes, full })
     }
+
+    fn check(&self, limits: &DecodeLimits) -> Result<(), WireError> {
+        check_count("pushed documents", self.pushes.len(), limits.docs)?;
+        check_count(
+            "pushed changes",
+            self.pushes.iter().map(|p| p.changes.len()).sum(),
+            limits.changes,
+        )?;
+        check_count(
+            "heads of one document",
+            self.pushes.iter().map(|p| p.heads.len()).max().unwrap_or(0),
+            limits.heads,
+        )?;
+        if let Some(full) = &self.full {
+            check_count("documents in the full list", full.len(), limits.full)?;
+            check_count(
+                "heads of one document",
+                full.iter().map(|d| d.heads.len()).max().unwrap_or(0),
+                limits.heads,
+            )?;
+        }
+        Ok(())
+    }
 }
 
 impl Message for SyncResponse {
@@ -424,6 +523,24 @@ impl Message for SyncResponse {
             .collect::<Result<_, WireError>>()?;
         Ok(SyncResponse { status, docs })
     }
+
+    fn check(&self, limits: &DecodeLimits) -> Result<(), WireError> {
+        check_count("documents", self.docs.len(), limits.docs)?;
+        check_count(
+            "changes",
+            self.docs.iter().map(|p| p.changes.len()).sum(),
+            limits.changes,
+        )?;
+        check_count(
+            "heads of one document",
+            self.docs
+                .iter()
+                .map(|p| p.heads.len().max(p.missing.len()))
+                .max()
+                .unwrap_or(0),
+            limits.heads,
+        )
+    }
 }
 
 impl Message for Rejection {
@@ -452,6 +569,10 @@ impl Message for Rejection {
             path,
         })
     }
+
+    fn check(&self, _limits: &DecodeLimits) -> Result<(), WireError> {
+        Ok(())
+    }
 }
 
 /// The body bytes of a message: the envelope byte, then CBOR, deflated when that
@@ -471,34 +592,53 @@ pub fn encode<M: Message>(message: &M) -> Vec<u8> {
     out
 }
 
-/// Reads a body: checks its size, inflates it (never past [`MAX_MESSAGE_BYTES`]) and
-/// decodes the message.
+/// Reads a body within [`DecodeLimits::DEFAULT`]; see [`decode_with`].
 pub fn decode<M: Message>(body: &[u8]) -> Result<M, WireError> {
+    decode_with(body, &DecodeLimits::DEFAULT)
+}
+
+/// Reads a body: checks its size, inflates it (never past `limits.message_bytes`),
+/// counts its items (never past `limits.items`), then decodes the message and checks
+/// it against the other limits.
+pub fn decode_with<M: Message>(body: &[u8], limits: &DecodeLimits) -> Result<M, WireError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(WireError::TooLarge(format!(
             "{} bytes; the limit is {MAX_BODY_BYTES}",
             body.len()
         )));
     }
+    let max_message = limits.message_bytes.min(MAX_MESSAGE_BYTES);
     let (&format, payload) = body.split_first().ok_or_else(|| malformed("empty body"))?;
-    match format {
-        PLAIN => M::from_cbor(payload),
+    let inflated;
+    let message = match format {
+        PLAIN => payload,
         DEFLATE => {
-            let mut inflated = Vec::new();
-            let limit = MAX_MESSAGE_BYTES as u64 + 1;
+            let mut out = Vec::new();
             flate2::read::DeflateDecoder::new(payload)
-                .take(limit)
-                .read_to_end(&mut inflated)
+                .take(max_message as u64 + 1)
+                .read_to_end(&mut out)
                 .map_err(|e| malformed(format!("the deflate stream is broken: {e}")))?;
-            if inflated.len() > MAX_MESSAGE_BYTES {
-                return Err(WireError::TooLarge(format!(
-                    "inflates past {MAX_MESSAGE_BYTES} bytes"
-                )));
-            }
-            M::from_cbor(&inflated)
+            inflated = out;
+            &inflated[..]
         }
-        other => Err(malformed(format!("unknown envelope byte {other:#04x}"))),
+        other => return Err(malformed(format!("unknown envelope byte {other:#04x}"))),
+    };
+    if message.len() > max_message {
+        return Err(WireError::TooLarge(format!(
+            "the message is over {max_message} bytes"
+        )));
     }
+    let census_limits = CensusLimits {
+        max_items: limits.items,
+        max_depth: MAX_DEPTH,
+    };
+    census(message, census_limits).map_err(|e| match e {
+        CensusError::TooManyItems(limit) => too_large("CBOR items", limit),
+        CensusError::Malformed(why) => malformed(why),
+    })?;
+    let decoded = M::from_cbor(message)?;
+    decoded.check(limits)?;
+    Ok(decoded)
 }
 
 /// The digest of a set of (document, heads): XOR of SHA-256(doc reference ‖ heads in

@@ -238,10 +238,15 @@ async fn enrolment_records_the_server_the_token_and_the_role() {
     let dir = Dir::new();
     let store = Arc::new(dir.open("talent.db", Role::Talent));
     let case = CaseId::random();
-    let server = Scripted::start(vec![Reply::json(
-        200,
-        serde_json::json!({"token": "t-123", "role": "talent", "cases": [case.to_string()], "expires_at": null}),
-    )])
+    // The first answer is lost (a 503 stands for it); the retry must prove it comes
+    // from the same device.
+    let server = Scripted::start(vec![
+        Reply::json(503, serde_json::json!({"error": "try again"})),
+        Reply::json(
+            200,
+            serde_json::json!({"token": "t-123", "role": "talent", "cases": [case.to_string()], "expires_at": null}),
+        ),
+    ])
     .await;
 
     let enrolment = client()
@@ -264,12 +269,34 @@ async fn enrolment_records_the_server_the_token_and_the_role() {
     );
     assert_eq!(recorded.role, Some(Role::Talent));
     let seen = server.seen();
+    assert_eq!(seen.len(), 2);
     assert!(seen[0].line.starts_with("POST /v1/enrol "), "{}", seen[0].line);
-    let sent: serde_json::Value = serde_json::from_slice(&seen[0].body).expect("JSON");
+    assert_eq!(seen[0].header("content-type"), Some("application/json"));
+    let sent: Vec<serde_json::Value> = seen
+        .iter()
+        .map(|s| serde_json::from_slice(&s.body).expect("JSON"))
+        .collect();
+    let proof = sent[0]["proof"].as_str().expect("a proof").to_owned();
+    assert_eq!(proof.len(), 64, "{proof}");
     assert_eq!(
-        sent,
-        serde_json::json!({"code": "K7QF-M2XD", "device": "Rana's phone"})
+        sent[0],
+        serde_json::json!({"code": "K7QF-M2XD", "device": "Rana's phone", "proof": proof})
     );
+    assert_eq!(sent[1], sent[0], "the retry sends the same proof");
+    // Enrolled, the device forgets the proof: a later code gets a new one.
+    assert_ne!(store.enrolment_proof("K7QF-M2XD").expect("a proof"), proof);
+}
+
+#[test]
+fn an_enrolment_proof_survives_a_restart_until_enrolment_succeeds() {
+    let dir = Dir::new();
+    let first = dir.open("talent.db", Role::Talent);
+    let proof = first.enrolment_proof("k7qf-m2xd 9tra").expect("a proof");
+    drop(first);
+    let again = dir.open("talent.db", Role::Talent);
+    // The same code as typed differently: the same proof; another code: another.
+    assert_eq!(again.enrolment_proof("K7QF-M2XD-9TRA").expect("a proof"), proof);
+    assert_ne!(again.enrolment_proof("K7QF-M2XD-9TRB").expect("a proof"), proof);
 }
 
 #[tokio::test]

@@ -302,3 +302,93 @@ fn the_digest_is_order_free_and_incremental() {
     );
     assert_eq!(wire::known_digest(std::iter::empty()), [0; 16]);
 }
+
+#[test]
+fn decode_limits_refuse_each_field_over_its_count() {
+    let tight = wire::DecodeLimits {
+        message_bytes: 4096,
+        items: 64,
+        docs: 2,
+        changes: 3,
+        heads: 2,
+        full: 2,
+    };
+    let push = |n_changes: usize, n_heads: u8| Push {
+        doc: case().doc(DocKind::Journey),
+        heads: (0..n_heads).map(hash).collect(),
+        changes: vec![vec![1, 2, 3]; n_changes],
+    };
+    let full = |n: usize| {
+        Some(
+            (0..n)
+                .map(|_| DocHeads {
+                    doc: CaseId::random().doc(DocKind::Medical),
+                    heads: vec![hash(9)],
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    let request = |pushes: Vec<Push>, full: Option<Vec<DocHeads>>| SyncRequest {
+        known: None,
+        pushes,
+        full,
+    };
+    let cases: Vec<(&str, SyncRequest, Option<&str>)> = vec![
+        ("within every limit", request(vec![push(3, 2)], full(2)), None),
+        (
+            "three pushed documents",
+            request(vec![push(1, 1), push(1, 1), push(1, 1)], None),
+            Some("pushed documents"),
+        ),
+        (
+            "four changes",
+            request(vec![push(2, 1), push(2, 1)], None),
+            Some("pushed changes"),
+        ),
+        ("three heads", request(vec![push(1, 3)], None), Some("heads")),
+        ("three full entries", request(vec![], full(3)), Some("full list")),
+    ];
+    for (what, req, refused) in cases {
+        let decoded = wire::decode_with::<SyncRequest>(&wire::encode(&req), &tight);
+        match refused {
+            None => assert_eq!(decoded.as_ref(), Ok(&req), "{what}"),
+            Some(field) => match decoded {
+                Err(WireError::TooLarge(message)) => assert!(message.contains(field), "{what}: {message}"),
+                other => panic!("{what}: {other:?}"),
+            },
+        }
+    }
+    // The census counts CBOR items before decoding: a million empty byte strings in
+    // 1 MiB are refused without a million allocations.
+    let mut items = vec![0x01, 0x84, 0x01, 0xf6, 0x80, 0x9a];
+    items.extend((1u32 << 20).to_be_bytes());
+    items.extend(std::iter::repeat_n(0x40, 1 << 20));
+    let limits = wire::DecodeLimits {
+        items: 1_000,
+        ..wire::DecodeLimits::DEFAULT
+    };
+    match wire::decode_with::<SyncRequest>(&items, &limits) {
+        Err(WireError::TooLarge(message)) => assert!(message.contains("CBOR items"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    // A body that inflates past the message limit stops inflating there.
+    let mut packed = flate2::write::DeflateEncoder::new(vec![0x02], flate2::Compression::best());
+    std::io::Write::write_all(&mut packed, &vec![0u8; 8192]).expect("deflate");
+    let packed = packed.finish().expect("deflate");
+    assert!(matches!(
+        wire::decode_with::<SyncRequest>(&packed, &tight),
+        Err(WireError::TooLarge(_))
+    ));
+    // Parts of CBOR the protocol never writes are malformed, not decoded.
+    for (what, body) in [
+        ("a map", vec![0x01, 0xa0]),
+        ("an indefinite array", vec![0x01, 0x9f, 0x01, 0xff]),
+        ("a tag", vec![0x01, 0xc2, 0x41, 0x00]),
+        ("a float", vec![0x01, 0xfa, 0, 0, 0, 0]),
+    ] {
+        assert!(
+            matches!(wire::decode::<SyncRequest>(&body), Err(WireError::Malformed(_))),
+            "{what}"
+        );
+    }
+}

@@ -16,8 +16,8 @@ use passage_core::doc::journey::{ArrivalMeeting, FlightBooking, FlightSegment, H
 use passage_core::model::TaskStatus;
 use passage_core::sync::wire::{self, SyncResponse};
 use passage_core::{CaseId, Durability, Edit, Identity, Role, Store, StoreOptions};
+use passage_server::limits::Limits;
 use passage_server::storage::sqlite::SqliteStorage;
-use passage_server::sync::Limits;
 
 use crate::server::now;
 
@@ -111,10 +111,12 @@ fn talent(storage: &SqliteStorage, dir: &Path, case: &CaseId, token: &str) -> De
     let (mut full, mut repush) = (false, Vec::new());
     for _ in 0..8 {
         let request = store.sync_request(full, &repush).expect("a request");
+        let device = passage_server::sync::authenticate(storage, Some(&authorization), now())
+            .unwrap_or_else(|refused| panic!("the token is refused: HTTP {}", refused.http_status));
         let outcome = passage_server::sync::handle(
             storage,
-            Limits::default(),
-            Some(&authorization),
+            &Limits::default(),
+            &device,
             &wire::encode(&request),
             now(),
         );

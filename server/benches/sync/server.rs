@@ -141,9 +141,15 @@ impl Data {
                 let issued = enrol::issue(&mut *tx, Grant::Talent(case), now).expect("a code");
                 let code = enrol::normalize_code(&issued.code).expect("a valid code");
                 let token = enrol::new_token().expect("a token");
-                tx.redeem_code(&enrol::code_hash(&code), &enrol::token_hash(&token), "phone", now)
-                    .expect("the code redeems")
-                    .expect("the code is valid");
+                tx.redeem_code(
+                    &enrol::code_hash(&code),
+                    &enrol::token_hash(&token),
+                    &[7; 32],
+                    "phone",
+                    now,
+                )
+                .expect("the code redeems")
+                .expect("the code is valid");
                 token
             })
             .collect();

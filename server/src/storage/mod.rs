@@ -128,6 +128,8 @@ pub struct DocState {
     /// Sorted.
     pub heads: Vec<ChangeHash>,
     pub seq: i64,
+    /// Bytes of its stored chunks (changes and snapshots), for its quota.
+    pub bytes: u64,
 }
 
 /// The documents a device may read.
@@ -187,14 +189,16 @@ pub trait Tx {
     // Devices, enrolment codes and tokens.
     fn add_device(&mut self, device: &NewDevice<'_>) -> Result<i64>;
     /// Exchanges a valid, unused, unexpired, unrevoked code for a device token. A code
-    /// works once, except that the same device (same name) may redeem it again within
-    /// ten minutes if it has not synced yet: the answer to its first try may have been
+    /// works once, except that the device that redeemed it (proven by the hash of the
+    /// secret it sent the first time, `proof_hash`) may redeem it again within ten
+    /// minutes if it has not synced yet: the answer to its first try may have been
     /// lost after the server committed; the new token replaces the one nobody got.
     /// `None` if the code is not (or no longer) valid.
     fn redeem_code(
         &mut self,
         code_hash: &[u8; 32],
         token_hash: &[u8; 32],
+        proof_hash: &[u8; 32],
         name: &str,
         now: Timestamp,
     ) -> Result<Option<Device>>;
@@ -217,6 +221,8 @@ pub trait Tx {
 
     // Documents.
     fn document(&mut self, doc: &DocId) -> Result<Option<DocState>>;
+    /// Bytes the documents of a case hold together.
+    fn case_bytes(&mut self, case: &CaseId) -> Result<u64>;
     fn chunks(&mut self, doc: &DocId) -> Result<Vec<Chunk>>;
     /// Stores new change rows (a row already there is left as it is), and the
     /// document's new heads and sequence number; creates the document if needed.

@@ -68,6 +68,11 @@ pub(super) fn answer(
         _ => Knows::Unknown,
     };
     let candidates = candidates(tx, device, scope, pushed, &knows)?;
+    // With `full`, the candidates are every readable document and every pushed one.
+    let in_scope: HashSet<DocId> = match &knows {
+        Knows::Full(_) => candidates.iter().map(|c| c.doc.clone()).collect(),
+        _ => HashSet::new(),
+    };
 
     let mut used = 0usize;
     let mut pulls: Vec<Pull> = Vec::new();
@@ -156,6 +161,9 @@ pub(super) fn answer(
             tx.record_sync(device.id, now, Some(digest), cursor)?;
         }
         Knows::Full(mut held) => {
+            // Only what the device may read is recorded: a `full` list naming other
+            // documents (invented ones, another case's) costs the server nothing.
+            held.retain(|doc, _| in_scope.contains(doc));
             for pull in &pulls {
                 held.insert(pull.doc.clone(), pull.heads.clone());
             }

@@ -20,22 +20,8 @@ use passage_core::{DocId, Role};
 
 use crate::enrol::token_hash;
 use crate::error::ServerError;
+use crate::limits::Limits;
 use crate::storage::{AuditEntry, Device, Scope, Storage, StorageError, Timestamp};
-
-/// How much one answer may carry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Change bytes per answer; past it the answer is `partial`.
-    pub response_budget: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            response_budget: RESPONSE_BUDGET_BYTES,
-        }
-    }
-}
 
 /// Seconds a device waits before retrying after a 503.
 pub const RETRY_AFTER_SECS: u64 = 5;
@@ -145,8 +131,19 @@ fn bearer(header: Option<&str>) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// The device a token belongs to, if it may sync now.
-fn authenticate(
+/// The device an `Authorization` header's token belongs to, if it may sync now; else
+/// the answer to send. Only a read of the database, before any byte of the body is
+/// looked at: whoever has no valid token costs the server that and nothing more.
+pub fn authenticate(
+    storage: &dyn Storage,
+    authorization: Option<&str>,
+    now: Timestamp,
+) -> Result<Device, Box<Outcome>> {
+    find_device(storage, authorization, now)
+        .map_err(|failure| Box::new(outcome(storage, Err(failure), Report::default())))
+}
+
+fn find_device(
     storage: &dyn Storage,
     authorization: Option<&str>,
     now: Timestamp,
@@ -183,17 +180,27 @@ fn authenticate(
     Ok(device)
 }
 
-/// One whole `POST /v1/sync`: `authorization` is the header's value, `body` the bytes
-/// as received (the HTTP layer has already refused bodies over the size limit).
+/// One whole `POST /v1/sync` of an authenticated device: `body` is the bytes as
+/// received (the HTTP layer has already refused bodies over the role's size limit).
 pub fn handle(
     storage: &dyn Storage,
-    limits: Limits,
-    authorization: Option<&str>,
+    limits: &Limits,
+    device: &Device,
     body: &[u8],
     now: Timestamp,
 ) -> Outcome {
-    let mut report = Report::default();
-    let result = exchange(storage, limits, authorization, body, now, &mut report);
+    let mut report = Report {
+        device: Some(device.id),
+        role: Some(device.role),
+        ..Report::default()
+    };
+    let result = exchange(storage, limits, device, body, now, &mut report);
+    outcome(storage, result, report)
+}
+
+/// The answer to an exchange that ended with `result`; a refusal's audit entry is
+/// written here, on its own (the exchange's transaction was rolled back).
+fn outcome(storage: &dyn Storage, result: Result<SyncResponse, Failure>, mut report: Report) -> Outcome {
     match result {
         Ok(response) => {
             report.status = Some(response.status);
@@ -207,7 +214,6 @@ pub fn handle(
         Err(Failure::Refused(refusal)) => {
             let Refusal { rejection, audit } = *refusal;
             if let Some(audit) = audit {
-                // The exchange's transaction is gone; the decision is logged on its own.
                 let logged = storage.begin().and_then(|mut tx| {
                     tx.audit(&audit)?;
                     tx.commit()
@@ -243,21 +249,20 @@ pub fn refused(rejection: Rejection, retry_after: Option<u64>, mut report: Repor
 
 fn exchange(
     storage: &dyn Storage,
-    limits: Limits,
-    authorization: Option<&str>,
+    limits: &Limits,
+    device: &Device,
     body: &[u8],
     now: Timestamp,
     report: &mut Report,
 ) -> Result<SyncResponse, Failure> {
-    // The token is checked before the body is read: nobody unknown makes the server
-    // inflate anything. Decoding happens outside the write transaction.
-    let device = authenticate(storage, authorization, now)?;
-    report.device = Some(device.id);
-    report.role = Some(device.role);
-    let request: SyncRequest = wire::decode(body).map_err(|e| Failure::refused(e.rejection(), None))?;
+    // Decoded outside the write transaction, within the role's limits: a message
+    // that is too big, or holds too many items, is refused before it is allocated.
+    let decode = limits.for_role(device.role).decode_for(body.len());
+    let request: SyncRequest =
+        wire::decode_with(body, &decode).map_err(|e| Failure::refused(e.rejection(), None))?;
     report.docs_in = request.pushes.len();
     report.changes_in = request.pushes.iter().map(|p| p.changes.len()).sum();
-    let scope = scope(&device)
+    let scope = scope(device)
         .ok_or_else(|| Failure::Internal(format!("device {} has no case or caseworker", device.id)))?;
 
     let mut tx = storage.begin()?;
@@ -266,7 +271,7 @@ fn exchange(
     let device = tx
         .device(device.id)?
         .ok_or_else(|| Failure::Internal(format!("device {} vanished", device.id)))?;
-    let pushed = push::apply(&mut *tx, &device, &request, now)?;
+    let pushed = push::apply(&mut *tx, limits, &device, &request, now)?;
     let (response, audit) = answer::answer(
         &mut *tx,
         limits.response_budget,

@@ -26,6 +26,7 @@ use passage_core::{CaseId, DocId, DocKind, Role};
 
 use super::{Failure, depth, entry, rejection};
 use crate::docs;
+use crate::limits::Limits;
 use crate::storage::{Device, NewCase, Timestamp, Tx};
 
 /// What became of one pushed document.
@@ -141,6 +142,7 @@ fn check_scope(
 /// Applies and checks every push, storing those that pass, inside `tx`.
 pub(super) fn apply(
     tx: &mut dyn Tx,
+    limits: &Limits,
     device: &Device,
     request: &SyncRequest,
     now: Timestamp,
@@ -155,7 +157,7 @@ pub(super) fn apply(
     let mut out = Vec::with_capacity(order.len());
     for push in order {
         let state = cases.get(&push.doc.case).copied().unwrap_or(CaseState::Known);
-        out.push(apply_one(tx, device, push, state, &mut before, now)?);
+        out.push(apply_one(tx, limits, device, push, state, &mut before, now)?);
     }
     // Answered in the order the device sent them.
     let position: HashMap<&DocId, usize> = request
@@ -176,6 +178,7 @@ fn stored_journey(tx: &mut dyn Tx, case: &CaseId) -> Result<Journey, Failure> {
 
 fn apply_one(
     tx: &mut dyn Tx,
+    limits: &Limits,
     device: &Device,
     push: &Push,
     state: CaseState,
@@ -254,6 +257,7 @@ fn apply_one(
         }
     }
     let journey = readable(&doc, id)?;
+    check_quota(tx, limits, device, id, &rows, now)?;
     if state == CaseState::New
         && let Some(journey) = &journey
     {
@@ -296,6 +300,51 @@ fn readable(doc: &AutoCommit, id: &DocId) -> Result<Option<Journey>, Failure> {
         }
         DocKind::ArrivalPlan => Err(malformed(id, "arrival plans are not pushed".into())),
     }
+}
+
+/// Refuses changes that would take the document, or its case, past its quota: a
+/// device may write what its role allows, but not without end.
+fn check_quota(
+    tx: &mut dyn Tx,
+    limits: &Limits,
+    device: &Device,
+    id: &DocId,
+    rows: &[(ChangeHash, Vec<u8>)],
+    now: Timestamp,
+) -> Result<(), Failure> {
+    let adding: u64 = rows.iter().map(|(_, bytes)| bytes.len() as u64).sum();
+    let stored = tx.document(id)?.map_or(0, |d| d.bytes);
+    let over = if stored.saturating_add(adding) > limits.doc_quota {
+        Some(format!(
+            "{id} would hold {} bytes, over its quota of {}",
+            stored.saturating_add(adding),
+            limits.doc_quota
+        ))
+    } else {
+        let case = tx.case_bytes(&id.case)?;
+        (case.saturating_add(adding) > limits.case_quota).then(|| {
+            format!(
+                "case {} would hold {} bytes, over its quota of {}",
+                id.case,
+                case.saturating_add(adding),
+                limits.case_quota
+            )
+        })
+    };
+    let Some(why) = over else { return Ok(()) };
+    let mut audit = entry(Some(device), "push", now);
+    audit.case = Some(id.case.clone());
+    audit.doc = Some(id.clone());
+    audit.allowed = false;
+    audit.reason = Some("over quota".into());
+    audit.bytes_in = adding;
+    let rejection = Rejection {
+        code: RejectCode::QuotaExceeded,
+        message: format!("{why}; nothing of this sync was stored"),
+        doc: Some(id.clone()),
+        path: None,
+    };
+    Err(Failure::refused(rejection, Some(audit)))
 }
 
 fn forbidden_write(

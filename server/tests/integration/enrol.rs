@@ -68,7 +68,11 @@ fn bad_enrolments_are_refused() {
     let code = server.code(&["enrol", "talent", case.as_str()]);
     let (status, _) = server.enrol(&code, "   ");
     assert_eq!(status, 400);
-    let reply = server.post("/v1/enrol", &[], b"{\"code\": 12");
+    let reply = server.post(
+        "/v1/enrol",
+        &[("Content-Type", "application/json")],
+        b"{\"code\": 12",
+    );
     assert_eq!(reply.status, 400);
     // A revoked code no longer works, and the bad attempts did not use it up.
     let tokens = server.admin_ok(&["tokens"]);
@@ -109,18 +113,20 @@ fn a_lost_enrolment_answer_can_be_asked_for_again() {
             )
             .status
     };
+    let proof = "a secret only Rana's phone knows";
     // The server commits the first redemption; its answer is lost on the way.
-    let (status, lost) = server.enrol(&code, "Rana's phone");
+    let (status, lost) = server.enrol_with_proof(&code, "Rana's phone", proof);
     assert_eq!(status, 200);
-    // The phone tries again with the same code: a new token, and the one nobody
-    // received no longer works.
-    let (status, again) = server.enrol(&code, "Rana's phone");
+    // The phone tries again with the same code and proof: a new token, and the one
+    // nobody received no longer works.
+    let (status, again) = server.enrol_with_proof(&code, "Rana's phone", proof);
     assert_eq!(status, 200, "{again}");
     assert_ne!(lost["token"], again["token"]);
     assert_eq!(sync_with(lost["token"].as_str().expect("token")), 401);
-    // Another device may not take the code over.
+    // Another device may not take the code over, even under the same name.
     assert_eq!(server.enrol(&code, "someone else's phone").0, 401);
-    // Once the phone has synced, the code is spent for good.
-    assert_eq!(sync_with(again["token"].as_str().expect("token")), 200);
     assert_eq!(server.enrol(&code, "Rana's phone").0, 401);
+    // Once the phone has synced, the code is spent for good, proof or not.
+    assert_eq!(sync_with(again["token"].as_str().expect("token")), 200);
+    assert_eq!(server.enrol_with_proof(&code, "Rana's phone", proof).0, 401);
 }

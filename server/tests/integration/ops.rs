@@ -6,7 +6,7 @@ use crate::support::{BIN, CASEWORKER, Server};
 
 #[test]
 fn health_and_metrics() {
-    let server = Server::start();
+    let server = Server::start_with(&["--metrics-listen", "127.0.0.1:0"]);
     let health = server.get("/healthz");
     assert_eq!((health.status, health.text().as_str()), (200, "ok"));
     let case = server.case();
@@ -14,7 +14,10 @@ fn health_and_metrics() {
     talent.sync(&server);
     assert_eq!(server.sync_raw("wrong", b"\x01").status, 401);
 
-    let metrics = server.get("/metrics");
+    // Metrics are on their own listener, not the one devices reach.
+    assert_eq!(server.get("/metrics").status, 404);
+    let metrics_addr = server.metrics_addr.clone().expect("a metrics listener");
+    let metrics = crate::support::request(&metrics_addr, "GET", "/metrics", &[], &[]);
     assert_eq!(metrics.status, 200);
     assert!(
         metrics

@@ -13,7 +13,11 @@ use crate::support::{Device, Server, data};
 
 /// A change made with raw Automerge on a copy of the device's document, as a
 /// malicious or buggy client could.
-fn raw_change(device: &Device, doc: &passage_core::DocId, write: impl FnOnce(&mut AutoCommit)) -> Vec<u8> {
+pub fn raw_change(
+    device: &Device,
+    doc: &passage_core::DocId,
+    write: impl FnOnce(&mut AutoCommit),
+) -> Vec<u8> {
     let saved = device.store.save_document(doc).expect("saved");
     let mut copy = AutoCommit::load(&saved).expect("loads");
     write(&mut copy);
@@ -24,7 +28,7 @@ fn raw_change(device: &Device, doc: &passage_core::DocId, write: impl FnOnce(&mu
         .to_vec()
 }
 
-fn put_at(doc: &mut AutoCommit, path: &[&str], key: &str, value: &str) {
+pub fn put_at(doc: &mut AutoCommit, path: &[&str], key: &str, value: &str) {
     let obj = path
         .iter()
         .fold(ROOT, |obj, k| match doc.get(&obj, *k).expect("get") {
@@ -173,7 +177,7 @@ fn bodies_are_bounded_and_garbage_is_refused() {
     let reply = server.sync_raw(&talent.token, &vec![0x01; MAX_BODY_BYTES + 1]);
     assert_eq!(reply.status, 413);
     assert_eq!(reply.rejection().code, RejectCode::TooLarge);
-    // A small body that inflates past 64 MiB: 413 too.
+    // A small body that inflates past the largest message (16 MiB): 413 too.
     let mut bomb = flate2::write::DeflateEncoder::new(vec![0x02], flate2::Compression::best());
     let zeros = vec![0u8; 1 << 20];
     for _ in 0..=(MAX_MESSAGE_BYTES >> 20) {

@@ -27,6 +27,8 @@ pub const TALENT: &str = "Rana Haddad";
 pub struct Server {
     pub dir: TempDir,
     pub addr: String,
+    /// Where `GET /metrics` is served, when `serve` was given `--metrics-listen`.
+    pub metrics_addr: Option<String>,
     /// Options given to `serve`.
     options: Vec<String>,
     child: Option<Child>,
@@ -44,6 +46,7 @@ impl Server {
         let mut server = Server {
             dir,
             addr: String::new(),
+            metrics_addr: None,
             options: options.iter().map(|o| (*o).to_owned()).collect(),
             child: None,
         };
@@ -91,9 +94,9 @@ impl Server {
             .stderr(Stdio::from(log))
             .spawn()
             .expect("server starts");
-        let stdout = child.stdout.take().expect("stdout");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("first line");
+        stdout.read_line(&mut line).expect("first line");
         let Some(addr) = line.trim().strip_prefix("listening on ") else {
             let _ = child.kill();
             let _ = child.wait();
@@ -105,8 +108,18 @@ impl Server {
             });
         };
         self.addr = addr.to_owned();
+        if self.options.iter().any(|o| o == "--metrics-listen") {
+            let mut line = String::new();
+            stdout.read_line(&mut line).expect("the metrics line");
+            self.metrics_addr = line.trim().strip_prefix("metrics on ").map(str::to_owned);
+        }
         self.child = Some(child);
         Ok(())
+    }
+
+    /// The server process's id, while it runs.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server runs").id()
     }
 
     /// The address devices enrol with.
@@ -204,9 +217,20 @@ impl Server {
         request(&self.addr, "GET", path, &[], &[])
     }
 
-    /// `POST /v1/enrol`; the status and the JSON answer.
+    /// `POST /v1/enrol` with a new proof; the status and the JSON answer.
     pub fn enrol(&self, code: &str, device: &str) -> (u16, Value) {
-        let body = serde_json::json!({ "code": code, "device": device }).to_string();
+        static ATTEMPTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let attempt = ATTEMPTS.fetch_add(1, Ordering::SeqCst);
+        let proof = format!("proof-{:016x}", XorShift::new(nanos ^ attempt).next_u64());
+        self.enrol_with_proof(code, device, &proof)
+    }
+
+    /// `POST /v1/enrol` with the proof given (a retry sends the first one again).
+    pub fn enrol_with_proof(&self, code: &str, device: &str, proof: &str) -> (u16, Value) {
+        let body = serde_json::json!({ "code": code, "device": device, "proof": proof }).to_string();
         let reply = self.post(
             "/v1/enrol",
             &[("Content-Type", "application/json")],
@@ -949,6 +973,18 @@ pub fn integrity_check(db: &Path) -> Vec<String> {
         .expect("integrity_check runs")
         .collect::<rusqlite::Result<_>>()
         .expect("integrity_check rows")
+}
+
+/// The bytes the server records for a document (its quota's measure).
+pub fn stored_doc_bytes(server: &Server, doc: &DocId) -> u64 {
+    let db = rusqlite::Connection::open(server.db()).expect("the database opens");
+    db.query_row(
+        "SELECT bytes FROM documents WHERE doc_id = ?1",
+        [doc.to_string()],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
+    .unwrap_or_else(|e| panic!("no documents row for {doc}: {e}"))
 }
 
 /// A document as a stopped server left it on disk.

@@ -244,3 +244,42 @@ fn a_small_response_budget_splits_answers_and_loses_nothing() {
     // And then nothing is left.
     assert_eq!(caseworker.sync(&server).statuses, vec![SyncStatus::Complete]);
 }
+
+#[test]
+fn more_changes_than_a_request_carries_go_in_causal_slices() {
+    let server = Server::start();
+    let case = server.case();
+    let rt = crate::support::runtime();
+    let talent = crate::support::Phone::new(passage_core::Role::Talent, crate::support::TALENT);
+    talent.enrol(
+        rt.handle(),
+        &server.url(),
+        &server.code(&["enrol", "talent", case.as_str()]),
+    );
+    talent.sync_until_complete(rt.handle());
+    // Months offline: 2,500 edits, more than one request may carry (1,000).
+    for i in 0..2_500 {
+        let status = if i % 2 == 0 {
+            TaskStatus::Done
+        } else {
+            TaskStatus::Todo
+        };
+        let edit = Edit::SetTaskStatus {
+            task: "complete_talent_profile".into(),
+            status,
+        };
+        talent.store.apply(&case, &edit).unwrap();
+    }
+    let report = talent.sync(rt.handle()).expect("the sync completes");
+    assert!(report.complete, "{report:?}");
+    assert!(report.rounds >= 3, "{report:?}");
+    // Every change is on the server: a caseworker gets the journey at the same heads.
+    let caseworker = server.caseworker();
+    caseworker.sync(&server);
+    let journey = case.doc(DocKind::Journey);
+    assert_eq!(
+        caseworker.store.heads(&journey).unwrap(),
+        talent.store.heads(&journey).unwrap()
+    );
+    assert_eq!(talent.store.sync_state().unwrap().pending_documents, 0);
+}

@@ -8,23 +8,32 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{doc_id, fail};
 use crate::storage::{DocState, Result, Scope, Timestamp, heads_blob, heads_from_blob};
 
-fn doc_state(doc: String, heads: Vec<u8>, seq: i64) -> Result<DocState> {
+fn doc_state(doc: String, heads: Vec<u8>, seq: i64, bytes: i64) -> Result<DocState> {
     Ok(DocState {
         doc: doc_id(&doc)?,
         heads: heads_from_blob(&heads)?,
         seq,
+        bytes: bytes.max(0) as u64,
     })
 }
 
 pub(super) fn document(conn: &Connection, doc: &DocId) -> Result<Option<DocState>> {
-    let row: Option<(Vec<u8>, i64)> = conn
-        .prepare_cached("SELECT heads, seq FROM documents WHERE doc_id = ?1")
+    let row: Option<(Vec<u8>, i64, i64)> = conn
+        .prepare_cached("SELECT heads, seq, bytes FROM documents WHERE doc_id = ?1")
         .map_err(fail)?
-        .query_row([doc.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([doc.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()
         .map_err(fail)?;
-    row.map(|(heads, seq)| doc_state(doc.to_string(), heads, seq))
+    row.map(|(heads, seq, bytes)| doc_state(doc.to_string(), heads, seq, bytes))
         .transpose()
+}
+
+pub(super) fn case_bytes(conn: &Connection, case: &passage_core::CaseId) -> Result<u64> {
+    conn.prepare_cached("SELECT coalesce(sum(bytes), 0) FROM documents WHERE case_id = ?1")
+        .map_err(fail)?
+        .query_row([case.as_str()], |r| r.get::<_, i64>(0))
+        .map(|n| n.max(0) as u64)
+        .map_err(fail)
 }
 
 pub(super) fn chunks(conn: &Connection, doc: &DocId) -> Result<Vec<Chunk>> {
@@ -72,9 +81,20 @@ pub(super) fn store_changes(
              ON CONFLICT (doc_id, hash) DO NOTHING",
         )
         .map_err(fail)?;
+    let mut added = 0i64;
     for (hash, bytes) in changes {
-        insert
+        if insert
             .execute(params![doc.to_string(), hash.as_ref(), bytes])
+            .map_err(fail)?
+            == 1
+        {
+            added += bytes.len() as i64;
+        }
+    }
+    if added > 0 {
+        conn.prepare_cached("UPDATE documents SET bytes = bytes + ?2 WHERE doc_id = ?1")
+            .map_err(fail)?
+            .execute(params![doc.to_string(), added])
             .map_err(fail)?;
     }
     Ok(())
@@ -86,6 +106,11 @@ pub(super) fn replace_with_snapshot(conn: &Connection, doc: &DocId, key: &[u8], 
     conn.execute(
         "INSERT INTO chunks (doc_id, hash, kind, bytes) VALUES (?1, ?2, 1, ?3)",
         params![doc.to_string(), key, bytes],
+    )
+    .map_err(fail)?;
+    conn.execute(
+        "UPDATE documents SET bytes = ?2 WHERE doc_id = ?1",
+        params![doc.to_string(), bytes.len() as i64],
     )
     .map(|_| ())
     .map_err(fail)
@@ -113,30 +138,32 @@ pub(super) fn max_seq(conn: &Connection) -> Result<i64> {
 pub(super) fn readable_docs(conn: &Connection, scope: &Scope, after: i64) -> Result<Vec<DocState>> {
     let (sql, key): (&str, Box<dyn rusqlite::ToSql>) = match scope {
         Scope::Case(case) => (
-            "SELECT doc_id, heads, seq FROM documents
+            "SELECT doc_id, heads, seq, bytes FROM documents
              WHERE case_id = ?1 AND kind IN ('journey', 'medical') AND seq > ?2 ORDER BY seq",
             Box::new(case.as_str().to_owned()),
         ),
         Scope::ArrivalPlan(case) => (
-            "SELECT doc_id, heads, seq FROM documents
+            "SELECT doc_id, heads, seq, bytes FROM documents
              WHERE case_id = ?1 AND kind = 'arrival-plan' AND seq > ?2 ORDER BY seq",
             Box::new(case.as_str().to_owned()),
         ),
         Scope::Caseworker(id) => (
-            "SELECT d.doc_id, d.heads, d.seq FROM documents d JOIN cases c ON c.case_id = d.case_id
+            "SELECT d.doc_id, d.heads, d.seq, d.bytes FROM documents d JOIN cases c ON c.case_id = d.case_id
              WHERE c.caseworker = ?1 AND d.kind IN ('journey', 'medical') AND d.seq > ?2
              ORDER BY d.seq",
             Box::new(*id),
         ),
     };
     let mut stmt = conn.prepare_cached(sql).map_err(fail)?;
-    let rows: Vec<(String, Vec<u8>, i64)> = stmt
-        .query_map(params![key, after], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    let rows: Vec<(String, Vec<u8>, i64, i64)> = stmt
+        .query_map(params![key, after], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .map_err(fail)?
         .collect::<rusqlite::Result<_>>()
         .map_err(fail)?;
     rows.into_iter()
-        .map(|(doc, heads, seq)| doc_state(doc, heads, seq))
+        .map(|(doc, heads, seq, bytes)| doc_state(doc, heads, seq, bytes))
         .collect()
 }
 

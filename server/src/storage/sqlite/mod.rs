@@ -223,10 +223,11 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         code_hash: &[u8; 32],
         token_hash: &[u8; 32],
+        proof_hash: &[u8; 32],
         name: &str,
         now: Timestamp,
     ) -> Result<Option<Device>> {
-        people::redeem_code(&self.conn, code_hash, token_hash, name, now)
+        people::redeem_code(&self.conn, code_hash, token_hash, proof_hash, name, now)
     }
 
     fn device_by_token(&mut self, token_hash: &[u8; 32]) -> Result<Option<Device>> {
@@ -257,6 +258,10 @@ impl Tx for SqliteTx<'_> {
 
     fn document(&mut self, doc: &DocId) -> Result<Option<DocState>> {
         documents::document(&self.conn, doc)
+    }
+
+    fn case_bytes(&mut self, case: &CaseId) -> Result<u64> {
+        documents::case_bytes(&self.conn, case)
     }
 
     fn chunks(&mut self, doc: &DocId) -> Result<Vec<Chunk>> {

@@ -249,27 +249,33 @@ pub(super) fn redeem_code(
     conn: &Connection,
     code_hash: &[u8; 32],
     token_hash: &[u8; 32],
+    proof_hash: &[u8; 32],
     name: &str,
     now: Timestamp,
 ) -> Result<Option<Device>> {
-    // A code works once, with one exception: the same device may redeem it again for
-    // a few minutes, as long as it has not synced, because the answer to its first
-    // try may have been lost on the way (the server committed, the phone never got
-    // the token). The second redemption replaces the token nobody received.
+    // A code works once, with one exception: the device that redeemed it may redeem it
+    // again for a few minutes, as long as it has not synced, because the answer to its
+    // first try may have been lost on the way (the server committed, the phone never
+    // got the token). It proves it is that device with the secret it chose and sent
+    // the first time, which only the server's hash of it can check: a device name is
+    // guessable, the secret is not. The second redemption replaces the token nobody
+    // received.
     let id: Option<i64> = conn
         .query_row(
-            "UPDATE devices SET token_hash = ?2, name = ?3, enrolled_at = coalesce(enrolled_at, ?4)
+            "UPDATE devices SET token_hash = ?2, name = ?3, enrolled_at = coalesce(enrolled_at, ?4),
+                                proof_hash = coalesce(proof_hash, ?6)
              WHERE code_hash = ?1 AND revoked_at IS NULL
                AND code_expires_at > ?4 AND (expires_at IS NULL OR expires_at > ?4)
                AND (enrolled_at IS NULL
-                    OR (name = ?3 AND last_sync_at IS NULL AND enrolled_at > ?4 - ?5))
+                    OR (proof_hash = ?6 AND last_sync_at IS NULL AND enrolled_at > ?4 - ?5))
              RETURNING id",
             params![
                 code_hash.as_slice(),
                 token_hash.as_slice(),
                 name,
                 now,
-                REDEEM_AGAIN_WITHIN_SECS
+                REDEEM_AGAIN_WITHIN_SECS,
+                proof_hash.as_slice()
             ],
             |r| r.get(0),
         )

@@ -6,7 +6,7 @@
 //! old one) and an updated schema snapshot (tests/integration/snapshots).
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migrations, in order: entry `i` takes a file from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -85,4 +85,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
          bytes_out INTEGER NOT NULL
      );
      CREATE INDEX audit_by_case ON audit (case_id, id);",
+    // 1 -> 2: the bytes each document holds (for its quota), and the proof an
+    // enrolling device chose (only it may ask again for a token whose answer it lost).
+    "ALTER TABLE documents ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+     UPDATE documents SET bytes =
+         (SELECT coalesce(sum(length(c.bytes)), 0) FROM chunks c WHERE c.doc_id = documents.doc_id);
+     -- SHA-256 of the secret the device sent with its first redemption.
+     ALTER TABLE devices ADD COLUMN proof_hash BLOB;",
 ];

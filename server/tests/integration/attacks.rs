@@ -1,0 +1,635 @@
+//! The attacks of a malicious client, against the real server process: each finding of
+//! the security review reproduced, and shown refused, bounded or fixed.
+//!
+//! Memory is read from the server's `/proc/<pid>/status` (VmRSS) while an attack runs,
+//! every few milliseconds, and must stay within [`MEMORY_BOUND_KIB`] of what it was
+//! idle; meanwhile a bystander (another case's talent) edits and syncs, and must be
+//! answered within [`BYSTANDER_BOUND`].
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use passage_core::model::TaskStatus;
+use passage_core::sync::wire::{self, DocHeads, Push, RejectCode, SyncRequest};
+use passage_core::{CaseId, DocKind, Edit};
+
+use crate::support::{Device, Reply, Server, request};
+
+/// How far the server's resident memory may rise during an attack.
+const MEMORY_BOUND_KIB: u64 = 64 << 10;
+/// How long a bystander's one-edit sync may take while an attack runs (a debug build
+/// of the server on a loaded 2-core machine; it takes tens of milliseconds idle).
+const BYSTANDER_BOUND: Duration = Duration::from_secs(5);
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The server's peak resident memory while `attack` runs, next to what it was before.
+struct MemoryWatch {
+    idle: u64,
+    peak: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MemoryWatch {
+    fn start(pid: u32) -> MemoryWatch {
+        let idle = rss_kib(pid);
+        let peak = Arc::new(AtomicU64::new(idle));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (p, s) = (Arc::clone(&peak), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                p.fetch_max(rss_kib(pid), Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        });
+        MemoryWatch {
+            idle,
+            peak,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops watching; checks the rise against the bound and returns it (KiB).
+    fn finish(mut self, what: &str) -> u64 {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("the memory watch");
+        }
+        let rise = self.peak.load(Ordering::SeqCst).saturating_sub(self.idle);
+        eprintln!("{what}: idle {} KiB, peak rise {rise} KiB", self.idle);
+        assert!(
+            rise <= MEMORY_BOUND_KIB,
+            "{what}: the server's memory rose by {rise} KiB (bound {MEMORY_BOUND_KIB} KiB)"
+        );
+        rise
+    }
+}
+
+/// A second case whose talent edits and syncs while an attack runs.
+struct Bystander {
+    case: CaseId,
+    device: Device,
+}
+
+impl Bystander {
+    fn new(server: &Server) -> Bystander {
+        let case = server.case();
+        let device = server.talent(&case);
+        device.sync(server);
+        Bystander { case, device }
+    }
+
+    /// One edit and its sync; fails the test if it takes longer than the bound.
+    fn edit_and_sync(&self, server: &Server, status: TaskStatus) -> Duration {
+        let started = Instant::now();
+        self.device
+            .store
+            .apply(
+                &self.case,
+                &Edit::SetTaskStatus {
+                    task: "complete_talent_profile".into(),
+                    status,
+                },
+            )
+            .expect("the bystander's edit");
+        self.device.sync(server);
+        let took = started.elapsed();
+        assert!(
+            took <= BYSTANDER_BOUND,
+            "the bystander's sync took {took:?} during the attack"
+        );
+        took
+    }
+}
+
+/// A compressed sync request whose one push lists `n` empty changes: a few kilobytes
+/// that inflate to `n` bytes of CBOR, each byte one item for a naive decoder to
+/// allocate.
+fn deflate_bomb(case: &CaseId, n: u32) -> Vec<u8> {
+    let mut bomb = flate2::write::DeflateEncoder::new(vec![0x02], flate2::Compression::best());
+    let mut head = vec![0x84, 0x01, 0xf6, 0x81, 0x83, 0x51];
+    head.extend(wire::doc_bytes(&case.doc(DocKind::Journey)));
+    head.extend([0x80, 0x9a]);
+    head.extend(n.to_be_bytes());
+    bomb.write_all(&head).expect("deflate");
+    let empties = vec![0x40u8; 1 << 20];
+    let mut left = n as usize;
+    while left > 0 {
+        let now = left.min(empties.len());
+        bomb.write_all(&empties[..now]).expect("deflate");
+        left -= now;
+    }
+    bomb.write_all(&[0xf6]).expect("deflate");
+    bomb.finish().expect("deflate")
+}
+
+/// Finding 1: a small compressed body that would make a naive decoder allocate
+/// gigabytes, sent eight at a time with each role's token.
+#[test]
+fn compression_bombs_are_refused_in_bounded_memory() {
+    let server = Server::start();
+    let bystander = Bystander::new(&server);
+    let case = server.case();
+    let talent = server.talent(&case);
+    let caseworker = server.caseworker();
+    let family = server.family(&case);
+    // 16 MiB of one-byte items, deflated.
+    let bomb = deflate_bomb(&case, 16 << 20);
+    assert!(bomb.len() < 20 << 10, "the bomb is {} bytes", bomb.len());
+    // An uncompressed message of a million items: no inflating, only counting.
+    let mut items = vec![0x01, 0x84, 0x01, 0xf6, 0x80, 0x9a];
+    items.extend((1u32 << 20).to_be_bytes());
+    items.extend(std::iter::repeat_n(0x80, 1 << 20));
+
+    let watch = MemoryWatch::start(server.pid());
+    for (token, body) in [
+        (&family.token, &bomb),
+        (&talent.token, &bomb),
+        (&caseworker.token, &bomb),
+        (&caseworker.token, &items),
+    ] {
+        let replies: Vec<Reply> = std::thread::scope(|s| {
+            let sent: Vec<_> = (0..8).map(|_| s.spawn(|| server.sync_raw(token, body))).collect();
+            bystander.edit_and_sync(&server, TaskStatus::Done);
+            bystander.edit_and_sync(&server, TaskStatus::Todo);
+            sent.into_iter().map(|t| t.join().expect("a sender")).collect()
+        });
+        for reply in &replies {
+            // Each is refused as too large; those over the device's two syncs at once
+            // are turned away before being read.
+            let code = reply.rejection().code;
+            assert!(
+                matches!(
+                    (reply.status, code),
+                    (413, RejectCode::TooLarge) | (429, RejectCode::RateLimited)
+                ),
+                "{} {code:?}: {}",
+                reply.status,
+                reply.rejection().message
+            );
+        }
+        assert!(replies.iter().any(|r| r.status == 413));
+    }
+    watch.finish("compression bombs");
+    // The server still serves everyone.
+    talent.sync(&server);
+}
+
+/// Finding 2: connections that announce a large body and stall, with no token, or
+/// that never finish their head.
+#[test]
+fn stalled_uploads_are_answered_or_closed_in_bounded_memory() {
+    let server = Server::start_with(&["--header-timeout", "2", "--body-timeout", "2"]);
+    let bystander = Bystander::new(&server);
+    let watch = MemoryWatch::start(server.pid());
+    let started = Instant::now();
+    let mut stalled: Vec<TcpStream> = (0..100)
+        .map(|i| {
+            let mut socket = TcpStream::connect(&server.addr).expect("connect");
+            socket
+                .set_read_timeout(Some(Duration::from_secs(15)))
+                .expect("timeout");
+            let head = if i % 2 == 0 {
+                // No token, 8 MiB announced, 1 KiB sent.
+                format!(
+                    "POST /v1/sync HTTP/1.1\r\nHost: {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\r\n",
+                    server.addr,
+                    wire::CONTENT_TYPE,
+                    8 << 20
+                )
+            } else {
+                // A head that never ends.
+                format!("POST /v1/sync HTTP/1.1\r\nHost: {}\r\n", server.addr)
+            };
+            socket.write_all(head.as_bytes()).expect("head");
+            if i % 2 == 0 {
+                socket.write_all(&[0x01; 1024]).expect("some body");
+            }
+            socket
+        })
+        .collect();
+    bystander.edit_and_sync(&server, TaskStatus::Done);
+    // Every connection is answered (401, for those with a whole head) or closed, long
+    // before the 15 s the finding saw them all still open.
+    for (i, socket) in stalled.iter_mut().enumerate() {
+        let mut answer = Vec::new();
+        let _ = socket.read_to_end(&mut answer);
+        let text = String::from_utf8_lossy(&answer);
+        if i % 2 == 0 {
+            assert!(text.starts_with("HTTP/1.1 401"), "connection {i}: {text:?}");
+        } else {
+            assert!(!text.starts_with("HTTP/1.1 2"), "connection {i}: {text:?}");
+        }
+    }
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "all answered or closed after {took:?}"
+    );
+    bystander.edit_and_sync(&server, TaskStatus::Todo);
+    watch.finish("stalled uploads");
+
+    // With a token: two uploads of one device stall and get 408 after the body
+    // timeout; a third at the same time is turned away at once.
+    let case = server.case();
+    let talent = server.talent(&case);
+    let stall = |token: &str| {
+        let mut socket = TcpStream::connect(&server.addr).expect("connect");
+        let head = format!(
+            "POST /v1/sync HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: {}\r\nContent-Length: 4096\r\n\r\n",
+            server.addr,
+            wire::CONTENT_TYPE
+        );
+        socket.write_all(head.as_bytes()).expect("head");
+        socket.write_all(&[0x01; 100]).expect("some body");
+        socket
+    };
+    let mut two = [stall(&talent.token), stall(&talent.token)];
+    std::thread::sleep(Duration::from_millis(300));
+    let third = server.sync_raw(&talent.token, &wire::encode(&empty_request()));
+    assert_eq!(
+        (third.status, third.rejection().code),
+        (429, RejectCode::RateLimited)
+    );
+    for socket in &mut two {
+        let mut answer = Vec::new();
+        let _ = socket.read_to_end(&mut answer);
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 408"), "{text:?}");
+    }
+    // And once they are gone, the device syncs.
+    talent.sync(&server);
+}
+
+fn empty_request() -> SyncRequest {
+    SyncRequest {
+        known: None,
+        pushes: vec![],
+        full: Some(vec![]),
+    }
+}
+
+fn peer_rows(server: &Server, device_token: &str) -> i64 {
+    let db = rusqlite::Connection::open(server.db()).expect("the database");
+    let hash = passage_server::enrol::token_hash(device_token);
+    db.query_row(
+        "SELECT count(*) FROM peer_heads p JOIN devices d ON d.id = p.device_id WHERE d.token_hash = ?1",
+        [hash.as_slice()],
+        |r| r.get(0),
+    )
+    .expect("peer heads")
+}
+
+/// Finding 5: a `full` list of invented documents.
+#[test]
+fn a_full_list_outside_the_tokens_scope_stores_nothing() {
+    let server = Server::start();
+    let bystander = Bystander::new(&server);
+    let case = server.case();
+    let family = server.family(&case);
+    let caseworker = server.caseworker();
+    let invented = |n: usize| -> Vec<DocHeads> {
+        (0..n)
+            .map(|_| DocHeads {
+                doc: CaseId::random().doc(DocKind::Medical),
+                heads: vec![],
+            })
+            .collect()
+    };
+    // A million from a family device: refused by its size, unread.
+    let million = SyncRequest {
+        known: None,
+        pushes: vec![],
+        full: Some(invented(1_000_000)),
+    };
+    let reply = server.sync_raw(&family.token, &wire::encode(&million));
+    assert_eq!(
+        (reply.status, reply.rejection().code),
+        (413, RejectCode::TooLarge)
+    );
+    // Within the limits of a caseworker's list: answered, and none of it recorded.
+    let mut full = invented(20_000);
+    full.push(DocHeads {
+        doc: case.doc(DocKind::ArrivalPlan),
+        heads: vec![],
+    });
+    let request = SyncRequest {
+        known: None,
+        pushes: vec![],
+        full: Some(full),
+    };
+    let before = std::fs::metadata(server.db()).expect("db").len();
+    std::thread::scope(|s| {
+        let attack = s.spawn(|| server.sync_raw(&caseworker.token, &wire::encode(&request)));
+        bystander.edit_and_sync(&server, TaskStatus::Done);
+        assert_eq!(attack.join().expect("the attack").status, 200);
+    });
+    // Only what the caseworker may read: the two cases' journeys and medical records.
+    assert_eq!(peer_rows(&server, &caseworker.token), 4);
+    let grown = std::fs::metadata(server.db())
+        .expect("db")
+        .len()
+        .saturating_sub(before);
+    assert!(grown < 1 << 20, "the database grew by {grown} bytes");
+    // The family device's own list, with invented documents: only its plan is kept.
+    let mut full = invented(7);
+    full.push(DocHeads {
+        doc: case.doc(DocKind::ArrivalPlan),
+        heads: vec![],
+    });
+    let request = SyncRequest {
+        known: None,
+        pushes: vec![],
+        full: Some(full),
+    };
+    assert_eq!(
+        server.sync_raw(&family.token, &wire::encode(&request)).status,
+        200
+    );
+    assert_eq!(peer_rows(&server, &family.token), 1);
+}
+
+/// Finding 6: pushes of more changes, or more bytes, than a request or a document
+/// may hold.
+#[test]
+fn pushes_are_bounded_in_changes_and_documents_in_bytes() {
+    let server = Server::start_with(&["--doc-quota", "524288", "--case-quota", "1048576"]);
+    let bystander = Bystander::new(&server);
+    let case = server.case();
+    let journey = case.doc(DocKind::Journey);
+    let talent = server.talent(&case);
+    talent.sync(&server);
+
+    // 80,000 changes in one push, and 2,001: refused before any is applied. (Each
+    // different, so that the body does not deflate past what a body may inflate to.)
+    let mut rng = crate::support::XorShift::new(80_000);
+    for (count, names) in [(80_000, "items"), (2_001, "2000")] {
+        let request = SyncRequest {
+            known: None,
+            pushes: vec![Push {
+                doc: journey.clone(),
+                heads: talent.store.heads(&journey).expect("heads"),
+                changes: (0..count)
+                    .map(|_| rng.next_u64().to_le_bytes().to_vec())
+                    .collect(),
+            }],
+            full: None,
+        };
+        let started = Instant::now();
+        let reply = server.sync_raw(&talent.token, &wire::encode(&request));
+        assert_eq!(
+            (reply.status, reply.rejection().code),
+            (413, RejectCode::TooLarge)
+        );
+        let message = reply.rejection().message;
+        assert!(message.contains(names), "{count}: {message}");
+        eprintln!("{count} changes refused in {:?}: {message}", started.elapsed());
+    }
+
+    // The most a request may carry, 2,000 real changes, holds up another case's sync
+    // for less than the bystander's bound.
+    let heads = talent.store.heads(&journey).expect("heads");
+    for i in 0..2_000 {
+        let status = if i % 2 == 0 {
+            TaskStatus::Done
+        } else {
+            TaskStatus::Todo
+        };
+        talent
+            .store
+            .apply(
+                &case,
+                &Edit::SetTaskStatus {
+                    task: "complete_talent_profile".into(),
+                    status,
+                },
+            )
+            .expect("an edit");
+    }
+    let changes = talent.store.changes_since(&journey, &heads).expect("changes");
+    assert_eq!(changes.len(), 2_000);
+    let request = SyncRequest {
+        known: None,
+        pushes: vec![Push {
+            doc: journey.clone(),
+            heads: talent.store.heads(&journey).expect("heads"),
+            changes,
+        }],
+        full: None,
+    };
+    std::thread::scope(|s| {
+        let push = s.spawn(|| {
+            let started = Instant::now();
+            let reply = server.sync_raw(&talent.token, &wire::encode(&request));
+            if reply.status != 200 {
+                eprintln!("{:?}", reply.rejection());
+            }
+            (reply.status, started.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        let took = bystander.edit_and_sync(&server, TaskStatus::Done);
+        let (status, push_took) = push.join().expect("the push");
+        assert_eq!(status, 200);
+        eprintln!("2,000 changes applied in {push_took:?}; the bystander waited {took:?}");
+    });
+
+    // A note of 600 KB (a client that ignores the app's 4,000 characters): over the
+    // document's quota. The device holds the journey and shows why; its medical edit
+    // in the same sync still reaches the server.
+    let mut rng = crate::support::XorShift::new(600);
+    let big: String = (0..600_000)
+        .map(|_| char::from(b'a' + rng.below(26) as u8))
+        .collect();
+    let forged = crate::rejections::raw_change(&talent, &journey, |d| {
+        crate::rejections::put_at(
+            d,
+            &["stages", "matching", "tasks", "confirm_match"],
+            "notes",
+            &big,
+        )
+    });
+    talent
+        .store
+        .receive_changes(&journey, &[forged])
+        .expect("stored on the device");
+    talent
+        .store
+        .apply(
+            &case,
+            &Edit::AddAppointment {
+                appointment: crate::support::data::appointment(),
+            },
+        )
+        .expect("a medical edit");
+    let rt = crate::support::runtime();
+    let client = passage_core::sync::SyncClient::new(crate::support::quick_client_options()).expect("client");
+    let store = Arc::new(talent.store);
+    rt.block_on(async {
+        store
+            .set_sync_server(&passage_core::sync::SyncServer {
+                url: server.url(),
+                token: talent.token.clone(),
+                role: Some(passage_core::Role::Talent),
+                expires_at: None,
+            })
+            .expect("the server");
+        let report = client.sync(Arc::clone(&store)).await.expect("the sync completes");
+        assert_eq!(report.held, vec![journey.clone()]);
+    });
+    let state = store.sync_state().expect("state");
+    assert_eq!(state.held.len(), 1);
+    assert!(state.held[0].reason.contains("quota"), "{}", state.held[0].reason);
+    let caseworker = server.caseworker();
+    caseworker.sync(&server);
+    assert_eq!(
+        caseworker
+            .store
+            .medical(&case)
+            .expect("medical")
+            .appointments
+            .len(),
+        1
+    );
+    let stored = crate::support::stored_doc_bytes(&server, &journey);
+    assert!(stored < 524_288, "the journey holds {stored} bytes on the server");
+}
+
+/// Finding 7: a redeemed code, and guessing.
+#[test]
+fn enrolment_codes_cannot_be_taken_over_or_guessed() {
+    let server = Server::start();
+    let case = server.case();
+    let code = server.code(&["enrol", "talent", case.as_str()]);
+    let (status, first) = server.enrol_with_proof(&code, "Rana's phone", "the phone's own secret 1");
+    assert_eq!(status, 200);
+    let token = first["token"].as_str().expect("token").to_owned();
+    // Within the ten minutes and before the phone synced, the same (guessable) name
+    // with another secret: refused, and the phone's token still works.
+    let (status, _) = server.enrol_with_proof(&code, "Rana's phone", "an attacker's guess 12");
+    assert_eq!(status, 401);
+    assert_eq!(
+        server.sync_raw(&token, &wire::encode(&empty_request())).status,
+        200
+    );
+
+    // The same code tried again and again: limited per code.
+    let other = server.code(&["enrol", "talent", case.as_str()]);
+    let statuses: Vec<u16> = (0..7)
+        .map(|i| {
+            server
+                .enrol_with_proof(&other, "x", &format!("guess number {i:08}"))
+                .0
+        })
+        .collect();
+    assert_eq!(statuses[0], 200, "{statuses:?}");
+    assert!(statuses[1..5].iter().all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(statuses[5..], [429, 429], "{statuses:?}");
+
+    // Guessing codes from one address: limited, with a time to come back.
+    let mut limited = None;
+    for i in 0..40 {
+        let guess = format!("K7QF-M2XD-{:04}", 1000 + i);
+        let body = serde_json::json!({ "code": guess, "device": "g", "proof": "0123456789abcdef" });
+        let reply = server.post(
+            "/v1/enrol",
+            &[("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        );
+        if reply.status == 429 {
+            limited = Some((i, reply));
+            break;
+        }
+        assert_eq!(reply.status, 401);
+    }
+    let (tries, reply) = limited.expect("guessing is limited");
+    assert!(tries <= 20, "limited after {tries} guesses");
+    let wait: u64 = reply
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+}
+
+/// Finding 8: client text with control characters, on the operator's terminal.
+#[test]
+fn client_text_cannot_forge_rows_on_the_operators_terminal() {
+    let server = Server::start();
+    let case = server.case();
+    let code = server.code(&["enrol", "talent", case.as_str()]);
+    let forged = "Rana's phone\r\n99  talent  x  admin-laptop  active\u{1b}[2K";
+    let (status, answer) = server.enrol(&code, forged);
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"].as_str().unwrap_or_default().contains("control"));
+    // A name stored before names were checked is shown escaped.
+    let talent = server.talent(&case);
+    let db = rusqlite::Connection::open(server.db()).expect("the database");
+    db.execute("UPDATE devices SET name = ?1 WHERE role = 'talent'", [forged])
+        .expect("an old row");
+    let tokens = server.admin_ok(&["tokens"]);
+    assert!(!tokens.contains('\u{1b}') && !tokens.contains('\r'), "{tokens:?}");
+    assert!(
+        tokens.contains("\\u{1b}[2K") && tokens.contains("\\u{d}\\u{a}99"),
+        "{tokens}"
+    );
+    assert_eq!(tokens.lines().count(), 1 + 3, "{tokens}");
+    // A refused path with a newline in a key, in the audit log.
+    talent.sync(&server);
+    let journey = case.doc(DocKind::Journey);
+    let change = crate::rejections::raw_change(&talent, &journey, |d| {
+        crate::rejections::put_at(d, &["permit"], "decision\n2026-01-01 allowed", "granted")
+    });
+    let request = SyncRequest {
+        known: None,
+        pushes: vec![Push {
+            doc: journey,
+            heads: vec![],
+            changes: vec![change],
+        }],
+        full: None,
+    };
+    assert_eq!(
+        server.sync_raw(&talent.token, &wire::encode(&request)).status,
+        403
+    );
+    let audit = server.admin_ok(&["audit"]);
+    assert!(audit.contains("decision\\u{a}2026-01-01 allowed"), "{audit}");
+    assert!(!audit.lines().any(|l| l.starts_with("2026-01-01")), "{audit}");
+}
+
+/// Finding 10: what a web page could reach.
+#[test]
+fn metrics_are_private_and_enrolment_takes_only_json() {
+    let server = Server::start();
+    assert_eq!(server.get("/metrics").status, 404);
+    let case = server.case();
+    let code = server.code(&["enrol", "talent", case.as_str()]);
+    let body =
+        serde_json::json!({ "code": code, "device": "a page", "proof": "0123456789abcdef" }).to_string();
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+    ] {
+        let headers: Vec<(&str, &str)> = content_type.iter().map(|t| ("Content-Type", *t)).collect();
+        let reply = request(&server.addr, "POST", "/v1/enrol", &headers, body.as_bytes());
+        assert_eq!(reply.status, 415, "{content_type:?}");
+    }
+    // The code was not used by any of them.
+    let (status, _) = server.enrol(&code, "Rana's phone");
+    assert_eq!(status, 200);
+}

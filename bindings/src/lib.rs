@@ -1,7 +1,7 @@
 //! `passage-ffi`: Passage for Android and iOS, through uniffi.
 //!
-//! A thin layer over `passage-core`, in the manner of matrix-rust-sdk's `-ffi` crate
-//! (../shared/reference/style-anchors.md items 1–3): [`Store`] wraps the core's store,
+//! A thin layer over `passage-core`, in the manner of matrix-rust-sdk's `-ffi` crate:
+//! [`Store`] wraps the core's store,
 //! every exported method is a short forward to it inside [`error::guard`], the records
 //! and enums are copies of the core's types with `From` conversions, and
 //! [`PassageError`] is the one public error, converted from the core's in one place.

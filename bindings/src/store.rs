@@ -24,10 +24,12 @@ use crate::view::{ArrivalPlanView, CaseSummary, Conflict, HistoryEntry, JourneyV
 /// The host's keystore, implemented in Kotlin or Swift.
 #[uniffi::export(with_foreign)]
 pub trait KeyProvider: Send + Sync {
-    /// The 32-byte key of the store at `path`: the same key every time for the same
-    /// store (keep it in the Android Keystore or the iOS Keychain). The first key a
-    /// store is given becomes its key; a different one later is `WrongKey`.
-    fn store_key(&self, path: String) -> Result<Vec<u8>>;
+    /// The 32-byte key of the store whose id is `store_id`: the same key every time
+    /// for the same store (keep it in the Android Keystore or the iOS Keychain, under
+    /// this id: it stays the same when the app's container, and so the store's path,
+    /// moves). The first key a store is given becomes its key: every document in it is
+    /// sealed under keys this key wraps. A different one later is `WrongKey`.
+    fn store_key(&self, store_id: String) -> Result<Vec<u8>>;
 }
 
 /// Told when something an app shows may have changed. Called on the thread that made
@@ -142,9 +144,26 @@ impl Store {
     #[uniffi::constructor]
     pub fn open(path: String, role: Role, name: String, keys: Arc<dyn KeyProvider>) -> Result<Arc<Store>> {
         guard("open", || {
-            let key = keys.store_key(path.clone())?;
-            let core = CoreStore::open(&path, Identity::new(role.into(), name))?;
-            core.check_key(&key)?;
+            // The provider's own error (a Kotlin exception, say) is kept to be
+            // returned as it is, rather than as the core's.
+            let refused: std::cell::RefCell<Option<PassageError>> = std::cell::RefCell::new(None);
+            let source = |id: &passage_core::StoreId| match keys.store_key(id.to_string()) {
+                Ok(bytes) => passage_core::SecretKey::from_bytes(&bytes),
+                Err(e) => {
+                    *refused.borrow_mut() = Some(e);
+                    Err(passage_core::Error::KeyRequired)
+                }
+            };
+            let opened = CoreStore::open_with_key(
+                &path,
+                Identity::new(role.into(), name),
+                passage_core::StoreOptions::default(),
+                &source,
+            );
+            let core = match (opened, refused.into_inner()) {
+                (_, Some(provider_failed)) => return Err(provider_failed),
+                (opened, None) => opened?,
+            };
             if let Some(enrolled) = core.sync_server()?.and_then(|s| s.role)
                 && Role::from(enrolled) != role
             {
@@ -168,6 +187,19 @@ impl Store {
 
     pub fn path(&self) -> String {
         self.core.path().display().to_string()
+    }
+
+    /// The store's stable id: what the key provider is asked with.
+    pub fn store_id(&self) -> Result<String> {
+        guard("store_id", || Ok(self.core.store_id()?.to_string()))
+    }
+
+    /// Re-keys the store: from now on it opens with `new_key` only (32 bytes). Keep the
+    /// new key in the keystore before calling this, and the old one until it returned.
+    pub fn rekey(&self, new_key: Vec<u8>) -> Result<()> {
+        guard("rekey", || {
+            Ok(self.core.rekey(&passage_core::SecretKey::from_bytes(&new_key)?)?)
+        })
     }
 
     /// The cases on this device; a damaged one is listed with its problem.

@@ -31,7 +31,8 @@ macro_rules! words {
 
 const AFTER_HELP: &str = "\
 Identity and store: --store (PASSAGE_STORE), --role (PASSAGE_ROLE), --name (PASSAGE_NAME) and
---lang (PASSAGE_LANG). --name is the name written into the history; it goes before the
+--lang (PASSAGE_LANG). The store is sealed at rest under a key kept apart from it, in --key-dir
+(PASSAGE_KEY_DIR): keep that directory, or the store cannot be opened again. --name is the name written into the history; it goes before the
 subcommand, because subcommands use --name for other people (a family member, a vaccine).
 
 Sync: `passage enrol CODE --server URL` once (the device then acts as the role the code was
@@ -40,7 +41,8 @@ issued for, unless --role says otherwise), then `passage sync` whenever there is
 
 Exit codes: 0 done; 2 invalid input or usage (also a refused enrolment code); 3 not allowed
 for this role (also a change the server refused); 4 not found; 5 corrupt or newer data, or
-an answer from the server that breaks the protocol; 6 storage error; 7 the server could not
+an answer from the server that breaks the protocol; 6 storage error (also a store whose key is
+missing or wrong); 7 the server could not
 be reached or is busy: sync again later (nothing was lost); 8 not enrolled, or the server no
 longer accepts this device: enrol it again with a new code.";
 
@@ -73,6 +75,11 @@ pub(crate) struct Cli {
     /// Print machine-readable JSON instead of text
     #[arg(long, global = true)]
     pub(crate) json: bool,
+
+    /// Where the keys of this device's stores are kept, one file per store (the
+    /// store files are sealed under them) [default: <user config dir>/passage/keys]
+    #[arg(long, env = "PASSAGE_KEY_DIR", value_name = "DIR", global = true)]
+    pub(crate) key_dir: Option<PathBuf>,
 
     #[command(subcommand)]
     pub(crate) command: Command,

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::args::Cli;
 use crate::error::{CliError, Result};
+use crate::keys::KeyDir;
 use crate::render::Text;
 
 #[derive(Debug)]
@@ -28,14 +29,19 @@ pub(crate) struct Ctx {
     name: String,
     store: Option<PathBuf>,
     case: Option<CaseId>,
+    keys: PathBuf,
 }
 
 impl Ctx {
     pub(crate) fn new(cli: &Cli) -> Result<Ctx> {
         let store = cli.store.clone();
+        let keys = match &cli.key_dir {
+            Some(dir) => dir.clone(),
+            None => crate::keys::default_dir()?,
+        };
         let role = match cli.role {
             Some(role) => role,
-            None => enrolled_role(store.as_deref())?.unwrap_or(Role::Caseworker),
+            None => enrolled_role(store.as_deref(), &keys)?.unwrap_or(Role::Caseworker),
         };
         let name = cli
             .name
@@ -53,6 +59,7 @@ impl Ctx {
             name,
             store,
             case: cli.case.clone(),
+            keys,
         })
     }
 
@@ -71,7 +78,7 @@ impl Ctx {
                 dir.join(STORE_FILE)
             }
         };
-        Ok(Store::open(path, Identity::new(self.role, self.name.clone()))?)
+        KeyDir::new(self.keys.clone()).open(&path, Identity::new(self.role, self.name.clone()))
     }
 
     /// Refuses, with the core's own error, what the role may not do.
@@ -193,7 +200,7 @@ fn default_dir() -> Result<PathBuf> {
 
 /// The role recorded when the device was enrolled, if the store exists and was. The
 /// file is not created just to find out: a device that has none is not enrolled.
-fn enrolled_role(store: Option<&Path>) -> Result<Option<Role>> {
+fn enrolled_role(store: Option<&Path>, keys: &Path) -> Result<Option<Role>> {
     let path = match store {
         Some(path) => path.to_owned(),
         None => default_dir()?.join(STORE_FILE),
@@ -202,7 +209,7 @@ fn enrolled_role(store: Option<&Path>) -> Result<Option<Role>> {
         return Ok(None);
     }
     // Any identity reads the sync settings; this one never writes.
-    let store = Store::open(&path, Identity::new(Role::Caseworker, "passage"))?;
+    let store = KeyDir::new(keys.to_owned()).open(&path, Identity::new(Role::Caseworker, "passage"))?;
     Ok(store.sync_server()?.and_then(|server| server.role))
 }
 

@@ -21,6 +21,9 @@ pub(crate) enum CliError {
     NotFound(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The store's key is not where the device keeps keys, or not this store's.
+    #[error("{0}")]
+    Key(String),
     #[error("cannot write JSON: {0}")]
     Json(#[from] serde_json::Error),
     /// A sync that completed for every document but these, whose changes the server
@@ -48,7 +51,7 @@ impl From<passage_core::Error> for CliError {
 
 impl CliError {
     /// The process exit code: 2 input, 3 not allowed, 4 not found, 5 corrupt data,
-    /// 6 storage, 7 retry later, 8 enrol again. Clap's own usage errors also exit
+    /// 6 storage (or the store's key), 7 retry later, 8 enrol again. Clap's own usage errors also exit
     /// with 2.
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
@@ -57,7 +60,8 @@ impl CliError {
                 ErrorKind::NotAllowed => 3,
                 ErrorKind::NotFound => 4,
                 ErrorKind::CorruptData => 5,
-                // Neither asks for a store key; a wrong one is a storage problem here.
+                // A store whose key is missing or wrong cannot be read: a storage
+                // problem, to be fixed by restoring the key file.
                 ErrorKind::Storage | ErrorKind::WrongKey => 6,
                 ErrorKind::RetryLater => 7,
                 ErrorKind::EnrolAgain => 8,
@@ -66,7 +70,7 @@ impl CliError {
             CliError::Held(_) => 3,
             CliError::NotFound(_) => 4,
             CliError::Json(_) => 5,
-            CliError::Io(_) => 6,
+            CliError::Io(_) | CliError::Key(_) => 6,
         }
     }
 }

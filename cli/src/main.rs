@@ -10,6 +10,7 @@ mod args;
 mod commands;
 mod context;
 mod error;
+mod keys;
 mod render;
 mod segment;
 

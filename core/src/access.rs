@@ -1,4 +1,5 @@
-//! Who may do what: the role rules of ../shared/domain.md as one table.
+//! Who may do what: the programme's role rules (talents their own case, caseworkers
+//! their assigned cases, family the arrival plan only) as one table.
 //!
 //! Every typed [`crate::Edit`] and every read names an [`Action`]; [`Role::may`] is the
 //! whole policy. The store checks it before touching a document, so a refused edit

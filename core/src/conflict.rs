@@ -5,7 +5,8 @@
 //! fields where a silent wrong choice sends someone to the wrong airport or clinic
 //! (flight times, appointment times, the housing address, the permit decision) we list
 //! every concurrent value with who set it, and resolving writes the chosen one, which
-//! supersedes them all (see ../shared/reference/mission-anchors.md, complaint 1).
+//! supersedes them all: in field tools, concurrent offline edits silently overwriting
+//! each other is the complaint people make most.
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ROOT, ReadDoc, ScalarValue, Value};

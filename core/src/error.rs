@@ -85,6 +85,10 @@ pub enum Error {
     #[error("this is not the store's key")]
     WrongKey,
 
+    /// The store is sealed and was opened without a key: open it with its key.
+    #[error("this store is encrypted; open it with its key")]
+    KeyRequired,
+
     /// The device has no sync server and token yet: enrol it with a code first.
     #[error("this device is not enrolled with a sync server; enrol it with a code first")]
     NotEnrolled,
@@ -181,7 +185,7 @@ impl Error {
             | Error::Protocol(_) => ErrorKind::CorruptData,
             Error::Network { .. } | Error::ServerUnavailable { .. } => ErrorKind::RetryLater,
             Error::NotEnrolled | Error::TokenRefused { .. } => ErrorKind::EnrolAgain,
-            Error::WrongKey => ErrorKind::WrongKey,
+            Error::WrongKey | Error::KeyRequired => ErrorKind::WrongKey,
             Error::DiskFull(_) | Error::Storage { .. } | Error::Io(_) | Error::Automerge { .. } => {
                 ErrorKind::Storage
             }

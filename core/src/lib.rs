@@ -40,6 +40,6 @@ pub use ids::{CaseId, DocId, DocKind};
 pub use locale::Locale;
 pub use reminder::{Reminder, ReminderKind};
 pub use store::{
-    CaseSummary, CompactionPolicy, Durability, MAX_CHUNK_BYTES, MAX_DOC_BYTES, STORE_KEY_BYTES, Store,
-    StoreOptions, StoreStats,
+    CaseSummary, CompactionPolicy, Durability, KeySource, MAX_CHUNK_BYTES, MAX_DOC_BYTES, SEAL_OVERHEAD,
+    STORE_KEY_BYTES, SecretKey, Store, StoreId, StoreOptions, StoreStats,
 };

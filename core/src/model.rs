@@ -4,7 +4,7 @@
 //! catalogue (`core/templates/catalogue.toml`) in English, Arabic and French.
 
 string_enum! {
-    /// The stages of the DT4E pathway, in pathway order (see ../shared/domain.md).
+    /// The stages of the DT4E pathway, in pathway order.
     pub enum StageId (label = "stage") {
         Matching = "matching",
         JobOffer = "job_offer",

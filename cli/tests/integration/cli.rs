@@ -15,6 +15,38 @@ use passage_core::{CaseId, DocKind, Edit, Identity, Role, Store};
 use serde_json::Value;
 use tempfile::TempDir;
 
+/// Where the device run on `store` keeps its keys: a directory beside the store, so
+/// that each test's keys live and go with its temporary directory.
+pub(crate) fn key_dir(store: &Path) -> PathBuf {
+    store.parent().expect("a store in a directory").join("keys")
+}
+
+/// Opens a store file the way `passage` does, with its key from the key directory
+/// beside it (made there if the store has none yet).
+pub(crate) fn open_store(path: &Path, identity: Identity) -> Store {
+    let dir = key_dir(path);
+    let keys = |id: &passage_core::StoreId| -> passage_core::Result<passage_core::SecretKey> {
+        let file = dir.join(format!("{id}.key"));
+        match std::fs::read_to_string(&file) {
+            Ok(text) => {
+                let text = text.trim();
+                let bytes: Vec<u8> = (0..32)
+                    .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex"))
+                    .collect();
+                passage_core::SecretKey::from_bytes(&bytes)
+            }
+            Err(_) => {
+                let key = passage_core::SecretKey::generate()?;
+                std::fs::create_dir_all(&dir).expect("key dir");
+                let text: String = key.expose().iter().map(|b| format!("{b:02x}")).collect();
+                std::fs::write(&file, text).expect("key file");
+                Ok(key)
+            }
+        }
+    };
+    Store::open_with_key(path, identity, passage_core::StoreOptions::default(), &keys).expect("store")
+}
+
 /// A device: a temporary directory holding one store file.
 pub(crate) struct Device {
     _dir: TempDir,
@@ -53,6 +85,7 @@ pub(crate) fn run_plain(store: &Path, args: &[&str]) -> (i32, String, String) {
         .env_remove("PASSAGE_LANG")
         .env_remove("PASSAGE_CASE")
         .env_remove("PASSAGE_SERVER")
+        .env("PASSAGE_KEY_DIR", key_dir(store))
         .arg("--store")
         .arg(store)
         .args(args)
@@ -827,8 +860,8 @@ fn conflicts_list_who_set_each_value_and_resolve_by_number() {
     // A second device gets the journey, and both set the permit decision offline.
     let other = store.with_file_name("other.db");
     {
-        let here = Store::open(store, Identity::new(Role::Caseworker, "Amira Khoury")).expect("store");
-        let there = Store::open(&other, Identity::new(Role::Caseworker, "Youssef Nasser")).expect("store");
+        let here = open_store(store, Identity::new(Role::Caseworker, "Amira Khoury"));
+        let there = open_store(&other, Identity::new(Role::Caseworker, "Youssef Nasser"));
         let case: CaseId = case.parse().expect("case id");
         let doc = case.doc(DocKind::Journey);
         let sent = here.changes_since(&doc, &[]).expect("changes");
@@ -885,4 +918,64 @@ fn conflicts_list_who_set_each_value_and_resolve_by_number() {
         serde_json::from_str(&ok(store, "caseworker", &["--json", "conflicts"])).expect("JSON");
     assert_eq!(after, serde_json::json!([]));
     assert!(ok(store, "caseworker", &["show"]).contains("== Permit ==\n  Refused\n"));
+}
+
+#[test]
+fn the_store_is_sealed_under_a_key_kept_apart_from_it() {
+    let device = Device::new();
+    let store = device.store.as_path();
+    new_case(store, &[]);
+    ok(
+        store,
+        "caseworker",
+        &[
+            "medical",
+            "appointment",
+            "--clinic",
+            "IOM Migration Health Assessment Centre, Amman",
+            "--at",
+            "2027-01-12T10:30[Asia/Amman]",
+        ],
+    );
+    // One key file, owner-only, named by the store's id; the store has no plain text.
+    let keys: Vec<PathBuf> = std::fs::read_dir(key_dir(store))
+        .expect("the key directory")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&keys[0])
+            .expect("key file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    for file in [
+        store.to_path_buf(),
+        PathBuf::from(format!("{}-wal", store.display())),
+    ] {
+        if let Ok(bytes) = std::fs::read(&file) {
+            assert!(
+                !bytes.windows(13).any(|w| w == b"IOM Migration"),
+                "{} holds the clinic in plain text",
+                file.display()
+            );
+        }
+    }
+    // Without its key the store does not open: exit 6, and the key file is not
+    // silently replaced by a new one.
+    let saved = keys[0].with_extension("saved");
+    std::fs::rename(&keys[0], &saved).expect("key moved away");
+    let (code, _, err) = run(store, "caseworker", &["show"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("key"), "{err}");
+    assert!(!keys[0].exists(), "a wrong key was left behind");
+    std::fs::rename(&saved, &keys[0]).expect("key restored");
+    let shown = ok(store, "caseworker", &["medical", "show"]);
+    assert!(
+        shown.contains("IOM Migration Health Assessment Centre"),
+        "{shown}"
+    );
 }

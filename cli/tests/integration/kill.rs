@@ -1,6 +1,6 @@
 //! The kill test: a process making edits is SIGKILLed at random points, again and
 //! again; every edit it had acknowledged must be there afterwards, and SQLite must find
-//! the file intact (../shared/reference/reliability-anchors.md, "kill9").
+//! the file intact.
 //!
 //! The child is `passage debug churn`, which adds family members in a loop and prints
 //! `ok <name>` only after `Store::apply` returned, that is after the change was
@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use passage_core::doc::journey::NewJourney;
-use passage_core::{CaseId, Identity, Role, Store};
+use passage_core::{CaseId, Identity, Role};
 
 use crate::cli::Device;
 
@@ -44,7 +44,7 @@ impl Rng {
 const CASE_EVERY: u64 = 25;
 
 fn new_case(path: &Path) -> CaseId {
-    let store = Store::open(path, Identity::new(Role::Caseworker, "setup")).expect("store");
+    let store = crate::cli::open_store(path, Identity::new(Role::Caseworker, "setup"));
     store
         .create_journey(&NewJourney {
             template: "be".into(),
@@ -66,7 +66,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 
 /// Names the store holds as family members of the case, read by a fresh store.
 fn members(path: &Path, case: &CaseId) -> HashSet<String> {
-    let store = Store::open(path, Identity::new(Role::Caseworker, "checker")).expect("the store reopens");
+    let store = crate::cli::open_store(path, Identity::new(Role::Caseworker, "checker"));
     let journey = store.journey(case).expect("the journey loads after a kill");
     journey.family.into_values().map(|m| m.name).collect()
 }
@@ -81,6 +81,7 @@ fn integrity(path: &Path) -> String {
 /// acknowledged (complete lines only).
 fn churn_until_killed(path: &Path, case: &CaseId, label: &str, delay: Duration) -> Vec<String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_passage"))
+        .env("PASSAGE_KEY_DIR", crate::cli::key_dir(path))
         .args(["--store"])
         .arg(path)
         .args(["--role", "caseworker", "--name", "churn", "--case", case.as_str()])
@@ -167,8 +168,8 @@ fn acknowledged_edits_survive_sigkill() {
         );
     }
     let acknowledged: usize = cases.iter().map(|(_, a)| a.len()).sum();
-    let stats = Store::open(path, Identity::new(Role::Caseworker, "checker"))
-        .and_then(|s| s.stats(None))
+    let stats = crate::cli::open_store(path, Identity::new(Role::Caseworker, "checker"))
+        .stats(None)
         .expect("stats");
     eprintln!(
         "kill test: {acknowledged} acknowledged edits in {} journeys over {kills} kills ({runs_with_acks} runs \

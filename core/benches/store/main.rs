@@ -7,7 +7,7 @@
 //! are noisy: a slow minute hits both sides alike), and compares medians. Each benchmark
 //! prints the medians of both sides, their ratio, the target from the issue and `PASS`
 //! or `OVER`. This file sets up the run, prints the environment header and calls the
-//! three benchmarks in order; each lives in its own module.
+//! four benchmarks in order; each lives in its own module.
 //!
 //! Everything happens in a temporary directory under the OS temp dir, on real files.
 //!
@@ -74,6 +74,11 @@
 //! partly empty: up to one page per row) and the case's small medical document. The
 //! whole file, its free pages and the primary-key index are printed for context.
 //!
+//! (d) Encryption at rest ([`sealed`]). The same journey in a sealed store (every chunk
+//! sealed with XChaCha20-Poly1305 under the document's data key, which the store key
+//! wraps) against the same file plain: opening it and reading the journey, and one task
+//! toggle with `synchronous=FULL`, interleaved. Target <= 1.3x each.
+//!
 //! [`Store::apply`]: passage_core::Store::apply
 //! [`Store::open_with`]: passage_core::Store::open_with
 //! [`Store::journey`]: passage_core::Store::journey
@@ -93,6 +98,7 @@ mod floor;
 mod journey;
 mod measure;
 mod open;
+mod sealed;
 mod toggle;
 
 use std::time::Instant;
@@ -157,6 +163,7 @@ fn main() {
     std::fs::copy(&path, &copy).expect("the store file copies");
     toggle::bench(dir.path(), &copy, &built);
     bytes::bench(&path, &built);
+    sealed::bench(dir.path(), &path, &built);
 
     println!("total {:.1} s (after the build)", started.elapsed().as_secs_f64());
 }

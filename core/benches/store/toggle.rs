@@ -91,11 +91,11 @@ impl BareInsert {
     }
 }
 
-struct Toggle<'a> {
-    store: Store,
-    case: &'a CaseId,
-    task: &'a str,
-    done: bool,
+pub(crate) struct Toggle<'a> {
+    pub(crate) store: Store,
+    pub(crate) case: &'a CaseId,
+    pub(crate) task: &'a str,
+    pub(crate) done: bool,
 }
 
 impl Toggle<'_> {
@@ -111,7 +111,7 @@ impl Toggle<'_> {
         }
     }
 
-    fn apply(&mut self) -> Duration {
+    pub(crate) fn apply(&mut self) -> Duration {
         let edit = self.edit();
         let (elapsed, applied) = time(|| self.store.apply(self.case, &edit).expect("the toggle applies"));
         assert!(applied.change.is_some(), "a toggle makes a change");

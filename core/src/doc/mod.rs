@@ -1,8 +1,8 @@
 //! The shapes of the three Automerge documents of a case, and the low-level reads and
 //! writes on them.
 //!
-//! Documents are map-shaped (see ../shared/reference/tech-anchors.md, "keep documents
-//! map-shaped"): stages, tasks, flights, appointments and family members are maps keyed
+//! Documents are map-shaped (Automerge's text- and list-heavy histories are the ones
+//! whose loads spike in memory): stages, tasks, flights, appointments and family members are maps keyed
 //! by id, so concurrent offline edits of different entities never touch the same key,
 //! and entities added offline get random ids. Every container object is created once,
 //! when the journey is created from its template, so two devices never race to create
@@ -10,7 +10,7 @@
 //!
 //! Reading a document maps it onto the structs of [`journey`] and [`medical`] (see
 //! [`read`]); writing puts single scalars at known paths, so that one edit is one
-//! small change (tech-anchors: whole-document reconcile costs milliseconds per edit).
+//! small change (reconciling the whole document costs milliseconds per edit).
 
 pub mod codec;
 mod create;

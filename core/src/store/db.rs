@@ -4,18 +4,23 @@
 //! hash, so writing a chunk twice is a no-op. Compaction replaces a document's rows by
 //! one snapshot in a single transaction. The file is in WAL mode; the durability
 //! setting is [`Durability`], `FULL` by default so that an acknowledged edit survives
-//! power loss as well as an app kill (../shared/reference/reliability-anchors.md §1).
+//! power loss as well as an app kill (SQLite's `NORMAL` may roll the last commits back
+//! after a power cut). In a sealed store ([`super::key`]) every chunk's bytes are
+//! sealed here on the way in and opened on the way out, so nothing above this module
+//! sees a sealed byte and nothing below it a plain one. Deleted content is overwritten
+//! with zeros (`secure_delete`), and temporary tables stay in memory.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::key::Keys;
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, DocId};
 
 /// The schema version this build writes. `PRAGMA user_version` holds the file's.
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 /// Migrations, in order: entry `i` takes a file from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -54,6 +59,11 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE store_meta (
          key   TEXT PRIMARY KEY NOT NULL,
          value BLOB NOT NULL
+     );",
+    // 3 -> 4: each document's data key, wrapped by the store key (`key.rs`).
+    "CREATE TABLE doc_keys (
+         doc_id  TEXT PRIMARY KEY NOT NULL,
+         wrapped BLOB NOT NULL
      );",
 ];
 
@@ -94,6 +104,8 @@ pub(crate) struct ChunkRow {
 pub(crate) struct Db {
     pub(crate) path: PathBuf,
     pub(crate) conn: Connection,
+    /// The keys of a sealed store once unlocked; `None` for a plain store.
+    pub(crate) keys: Option<Keys>,
 }
 
 impl Db {
@@ -116,13 +128,15 @@ impl Db {
             });
         }
         conn.execute_batch(&format!(
-            "PRAGMA synchronous = {}; PRAGMA foreign_keys = ON;",
+            "PRAGMA synchronous = {}; PRAGMA foreign_keys = ON;
+             PRAGMA secure_delete = ON; PRAGMA temp_store = MEMORY;",
             durability.pragma()
         ))
         .map_err(fail)?;
         let mut db = Db {
             path: path.to_owned(),
             conn,
+            keys: None,
         };
         db.migrate()?;
         if let Some(max) = max_size_bytes {
@@ -208,14 +222,37 @@ impl Db {
                 })
             })
             .map_err(|e| self.fail(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.fail(e))
+        let mut rows = rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.fail(e))?;
+        if let Some(keys) = &self.keys {
+            for row in &mut rows {
+                row.bytes = keys.open_chunk(&self.conn, doc, &row.hash, &row.bytes)?;
+            }
+        }
+        Ok(rows)
+    }
+
+    /// A chunk's bytes as stored: sealed under the document's key in a sealed store.
+    /// Inside the write transaction `conn` that stores it.
+    fn stored(
+        keys: Option<&Keys>,
+        conn: &Connection,
+        doc: &DocId,
+        hash: &[u8],
+        bytes: &[u8],
+    ) -> Result<Vec<u8>> {
+        match keys {
+            Some(keys) => keys.seal_chunk(conn, doc, hash, bytes),
+            None => Ok(bytes.to_vec()),
+        }
     }
 
     /// Writes new documents with their first changes, all or nothing.
     pub(crate) fn create_documents(&mut self, docs: &[(DocId, Vec<u8>, Vec<u8>)], now: i64) -> Result<()> {
         let path = self.path.clone();
         let fail = |e| Error::storage(&path, e);
+        let keys = self.keys.as_ref();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -226,9 +263,10 @@ impl Db {
                 params![doc.to_string(), doc.case.as_str(), doc.kind.as_str(), now],
             )
             .map_err(fail)?;
+            let stored = Self::stored(keys, &tx, doc, hash, bytes)?;
             tx.execute(
                 "INSERT OR IGNORE INTO chunks (doc_id, hash, kind, bytes) VALUES (?1, ?2, ?3, ?4)",
-                params![doc.to_string(), hash, CHANGE, bytes],
+                params![doc.to_string(), hash, CHANGE, stored],
             )
             .map_err(fail)?;
         }
@@ -246,6 +284,7 @@ impl Db {
     ) -> Result<usize> {
         let path = self.path.clone();
         let fail = |e| Error::storage(&path, e);
+        let keys = self.keys.as_ref();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -266,7 +305,8 @@ impl Db {
                 .map_err(fail)?;
             let id = doc.to_string();
             for (hash, bytes) in changes {
-                added += stmt.execute(params![id, hash, CHANGE, bytes]).map_err(fail)?;
+                let stored = Self::stored(keys, &tx, doc, hash, bytes)?;
+                added += stmt.execute(params![id, hash, CHANGE, stored]).map_err(fail)?;
             }
         }
         tx.commit().map_err(fail)?;
@@ -287,6 +327,7 @@ impl Db {
         let path = self.path.clone();
         let fail = |e| Error::storage(&path, e);
         let id = doc.to_string();
+        let keys = self.keys.as_ref();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -300,9 +341,10 @@ impl Db {
                 .map_err(fail)?;
             rows.collect::<rusqlite::Result<_>>().map_err(fail)?
         };
+        let stored = Self::stored(keys, &tx, doc, snapshot_key, snapshot)?;
         tx.execute(
             "INSERT OR REPLACE INTO chunks (doc_id, hash, kind, bytes, heads) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, snapshot_key, SNAPSHOT, snapshot, heads],
+            params![id, snapshot_key, SNAPSHOT, stored, heads],
         )
         .map_err(fail)?;
         let mut removed = 0;

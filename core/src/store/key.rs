@@ -1,86 +1,422 @@
-//! The store key's canary: the host's key is checked here long before it encrypts
-//! anything.
+//! The store's key: its stable id, unlocking with the host's key, turning a plain
+//! store into a sealed one, re-keying, and the data keys that seal each document.
 //!
-//! The apps hold a 256-bit key for each store in the platform's keystore (Android
-//! Keystore, the iOS Keychain) and hand it over through the bindings' key provider.
-//! Encryption at rest is not switched on yet; until it is, the key is already asked
-//! for at every open and checked against a canary kept in the store, so that a host
-//! that lost or replaced its key learns it now, with a typed error, and not on the day
-//! the first encrypted store cannot be opened. The shape follows Mozilla's logins store
-//! (`create_canary`/`check_canary`, ../shared/reference/reliability-anchors.md §2): the
-//! host owns the key, the core never writes it down.
+//! The host keeps the store key in the platform's keystore and hands it over at open
+//! through a [`KeySource`], asked with the store's **id** (random, kept in the file):
+//! an app's container moves on iOS, so a path would not find its key again. The key is
+//! checked against a **canary** (a known value sealed under it) before anything else:
+//! a wrong key is [`Error::WrongKey`] and touches no data. The store key only wraps
+//! data keys (see [`super::crypt`]); it never seals data itself, so re-keying re-wraps
+//! a few dozen keys, whatever the size of the store.
 //!
-//! The canary is SHA-256 over a fixed label and the key: it says whether a key is the
-//! right one, and, the key being 256 random bits, nothing about the key itself.
+//! A store opened without a key stays plain (for tests and tools that want it so); one
+//! that has a canary refuses to open without its key. A plain store opened with a key
+//! is sealed in place, in one transaction: every chunk and secret, and the space the
+//! plain values took is overwritten with zeros (`secure_delete`, then every free page
+//! scrubbed), so that none of the file's pages keeps them.
 
-use rusqlite::{OptionalExtension, params};
-use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::PathBuf;
 
-use super::Store;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use sha2::{Digest as _, Sha256};
+
+use super::crypt::{self, SecretKey};
+use super::db::Db;
 use crate::error::{Error, Result};
+use crate::ids::DocId;
 
 /// The length of a store key, in bytes.
-pub const STORE_KEY_BYTES: usize = 32;
+pub const STORE_KEY_BYTES: usize = crypt::KEY_BYTES;
 
-const CANARY_KEY: &str = "key_canary";
-const CANARY_LABEL: &[u8] = b"passage store key canary v1\0";
+const STORE_ID: &str = "store_id";
+const CANARY: &str = "canary";
+const SECRETS_KEY: &str = "secrets_key";
+/// The canary of schema 3 (before stores were sealed): SHA-256 of a label and the key.
+const LEGACY_CANARY: &str = "key_canary";
+const LEGACY_LABEL: &[u8] = b"passage store key canary v1\0";
+const CANARY_TEXT: &[u8] = b"passage store canary v1";
+const CANARY_AAD: &[u8] = b"passage store canary";
+const SECRETS_AAD: &[u8] = b"passage secrets key v1";
 
-impl Store {
-    /// Checks `key` against this store's canary, recording it on the first call: the
-    /// first key a store is given is its key. A different key afterwards is
-    /// [`Error::WrongKey`]; a key that is not [`STORE_KEY_BYTES`] long is invalid input.
-    pub fn check_key(&self, key: &[u8]) -> Result<()> {
-        if key.len() != STORE_KEY_BYTES {
-            return Err(Error::InvalidInput(format!(
-                "a store key is {STORE_KEY_BYTES} bytes, this one is {}",
-                key.len()
-            )));
+/// A store's stable id: 32 hex characters, made when the file is created. The host
+/// finds the store's key by it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StoreId(String);
+
+impl StoreId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for StoreId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a store's key comes from: the host's keystore, asked once per open.
+pub trait KeySource {
+    fn store_key(&self, store: &StoreId) -> Result<SecretKey>;
+}
+
+impl<F: Fn(&StoreId) -> Result<SecretKey>> KeySource for F {
+    fn store_key(&self, store: &StoreId) -> Result<SecretKey> {
+        self(store)
+    }
+}
+
+/// The keys of an unlocked store.
+pub(crate) struct Keys {
+    store: SecretKey,
+    secrets: SecretKey,
+    /// Data keys unwrapped so far, by document id. Keys never change once made (a
+    /// re-key re-wraps them); an erased document's is forgotten.
+    docs: RefCell<HashMap<DocId, SecretKey>>,
+    /// The store's file, for errors.
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(<secret>)")
+    }
+}
+
+fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+    conn.query_row("SELECT value FROM store_meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
+}
+
+fn set_meta(conn: &Connection, key: &str, value: &[u8]) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO store_meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )
+    .map(|_| ())
+}
+
+fn key_not_opening(doc: &DocId) -> Error {
+    Error::CorruptDocument {
+        doc: doc.clone(),
+        chunk: "data key".into(),
+        reason: "the document's key does not open with the store key".into(),
+    }
+}
+
+impl Keys {
+    fn fail(&self, e: rusqlite::Error) -> Error {
+        Error::storage(&self.path, e)
+    }
+
+    /// A document's data key, to read its chunks: `None` if it has none.
+    pub(crate) fn doc_key(&self, conn: &Connection, doc: &DocId) -> Result<Option<SecretKey>> {
+        if let Some(key) = self.docs.borrow().get(doc) {
+            return Ok(Some(key.clone()));
         }
-        let canary = Sha256::new()
-            .chain_update(CANARY_LABEL)
-            .chain_update(key)
-            .finalize()
-            .to_vec();
-        let inner = self.lock();
-        let db = &inner.db;
-        let stored: Option<Vec<u8>> = db
-            .conn
-            .query_row("SELECT value FROM store_meta WHERE key = ?1", [CANARY_KEY], |r| {
+        let id = doc.to_string();
+        let wrapped: Option<Vec<u8>> = conn
+            .query_row("SELECT wrapped FROM doc_keys WHERE doc_id = ?1", [&id], |r| {
                 r.get(0)
             })
             .optional()
-            .map_err(|e| db.fail(e))?;
-        match stored {
-            Some(stored) if stored == canary => Ok(()),
-            Some(_) => Err(Error::WrongKey),
-            None => {
-                // OR IGNORE: two processes giving their first key at once keep the
-                // first; the loser then reads it back and is checked against it.
-                db.conn
-                    .execute(
-                        "INSERT OR IGNORE INTO store_meta (key, value) VALUES (?1, ?2)",
-                        params![CANARY_KEY, canary],
-                    )
-                    .map_err(|e| db.fail(e))?;
-                drop(inner);
-                self.check_key_recorded(&canary)
-            }
-        }
+            .map_err(|e| self.fail(e))?;
+        let Some(wrapped) = wrapped else { return Ok(None) };
+        let key = SecretKey::unwrap(&wrapped, &self.store, &crypt::doc_key_aad(&id))
+            .ok_or_else(|| key_not_opening(doc))?;
+        self.docs.borrow_mut().insert(doc.clone(), key.clone());
+        Ok(Some(key))
     }
 
-    fn check_key_recorded(&self, canary: &[u8]) -> Result<()> {
-        let inner = self.lock();
-        let stored: Vec<u8> = inner
-            .db
-            .conn
-            .query_row("SELECT value FROM store_meta WHERE key = ?1", [CANARY_KEY], |r| {
-                r.get(0)
-            })
-            .map_err(|e| inner.db.fail(e))?;
-        if stored == canary {
-            Ok(())
-        } else {
-            Err(Error::WrongKey)
+    /// A document's data key, to write its chunks, made if it has none yet. Called
+    /// inside the write transaction that stores the chunks, so that two processes
+    /// never seal one document under two keys.
+    pub(crate) fn doc_key_or_new(&self, conn: &Connection, doc: &DocId) -> Result<SecretKey> {
+        if let Some(key) = self.doc_key(conn, doc)? {
+            return Ok(key);
+        }
+        let id = doc.to_string();
+        let key = SecretKey::generate()?;
+        conn.execute(
+            "INSERT INTO doc_keys (doc_id, wrapped) VALUES (?1, ?2)",
+            params![id, key.wrap(&self.store, &crypt::doc_key_aad(&id))?],
+        )
+        .map_err(|e| self.fail(e))?;
+        self.docs.borrow_mut().insert(doc.clone(), key.clone());
+        Ok(key)
+    }
+
+    pub(crate) fn seal_chunk(
+        &self,
+        conn: &Connection,
+        doc: &DocId,
+        hash: &[u8],
+        plain: &[u8],
+    ) -> Result<Vec<u8>> {
+        self.doc_key_or_new(conn, doc)?
+            .seal(plain, &crypt::chunk_aad(&doc.to_string(), hash))
+    }
+
+    /// Opens a chunk, or says which and why it does not open.
+    pub(crate) fn open_chunk(
+        &self,
+        conn: &Connection,
+        doc: &DocId,
+        hash: &[u8],
+        sealed: &[u8],
+    ) -> Result<Vec<u8>> {
+        let corrupt = |reason: &str| Error::CorruptDocument {
+            doc: doc.clone(),
+            chunk: hex::encode(hash),
+            reason: reason.to_owned(),
+        };
+        let key = self
+            .doc_key(conn, doc)?
+            .ok_or_else(|| corrupt("the document has no key (it was erased)"))?;
+        key.open(sealed, &crypt::chunk_aad(&doc.to_string(), hash))
+            .ok_or_else(|| corrupt("the chunk does not open with its document's key"))
+    }
+
+    /// A secret as stored: sealed, in hex, after a marker.
+    pub(crate) fn seal_secret(&self, name: &str, value: &str) -> Result<String> {
+        let sealed = self.secrets.seal(value.as_bytes(), &crypt::secret_aad(name))?;
+        Ok(format!("{SEALED_MARK}{}", hex::encode(sealed)))
+    }
+
+    pub(crate) fn open_secret(&self, name: &str, stored: &str) -> Result<String> {
+        let bytes = stored
+            .strip_prefix(SEALED_MARK)
+            .and_then(|h| hex::decode(h).ok())
+            .and_then(|sealed| self.secrets.open(&sealed, &crypt::secret_aad(name)))
+            .ok_or_else(|| {
+                self.fail(rusqlite::Error::InvalidParameterName(format!(
+                    "the stored secret {name:?} does not open with the store key"
+                )))
+            })?;
+        String::from_utf8(bytes).map_err(|_| Error::InvalidInput(format!("the secret {name:?} is not text")))
+    }
+}
+
+/// The prefix of a sealed secret in `sync_meta`.
+pub(crate) const SEALED_MARK: &str = "sealed:";
+
+/// The store's id, made (once, whoever comes first) if the file has none.
+pub(crate) fn store_id(db: &Db) -> Result<StoreId> {
+    let fail = |e| db.fail(e);
+    if let Some(id) = meta(&db.conn, STORE_ID).map_err(fail)? {
+        return Ok(StoreId(String::from_utf8_lossy(&id).into_owned()));
+    }
+    let mut bytes = [0u8; 16];
+    crypt::random(&mut bytes)?;
+    db.conn
+        .execute(
+            "INSERT OR IGNORE INTO store_meta (key, value) VALUES (?1, ?2)",
+            params![STORE_ID, hex::encode(bytes).into_bytes()],
+        )
+        .map_err(fail)?;
+    let id = meta(&db.conn, STORE_ID).map_err(fail)?.unwrap_or_default();
+    Ok(StoreId(String::from_utf8_lossy(&id).into_owned()))
+}
+
+/// Whether the store is sealed (has a canary): then it opens only with its key.
+pub(crate) fn is_sealed(db: &Db) -> Result<bool> {
+    Ok(meta(&db.conn, CANARY).map_err(|e| db.fail(e))?.is_some())
+}
+
+/// Checks `key` against the store and unlocks it; a plain store is sealed first.
+pub(crate) fn unlock(db: &mut Db, key: SecretKey) -> Result<()> {
+    let fail = |e| db.fail(e);
+    if let Some(canary) = meta(&db.conn, CANARY).map_err(fail)? {
+        return open_sealed(db, key, &canary);
+    }
+    if let Some(legacy) = meta(&db.conn, LEGACY_CANARY).map_err(fail)? {
+        let hash = Sha256::new()
+            .chain_update(LEGACY_LABEL)
+            .chain_update(key.expose())
+            .finalize();
+        if legacy != hash.as_slice() {
+            return Err(Error::WrongKey);
         }
     }
+    seal_in_place(db, &key)?;
+    let canary = meta(&db.conn, CANARY)
+        .map_err(|e| db.fail(e))?
+        .ok_or(Error::WrongKey)?;
+    open_sealed(db, key, &canary)
+}
+
+fn open_sealed(db: &mut Db, key: SecretKey, canary: &[u8]) -> Result<()> {
+    if key.open(canary, CANARY_AAD).as_deref() != Some(CANARY_TEXT) {
+        return Err(Error::WrongKey);
+    }
+    let wrapped = meta(&db.conn, SECRETS_KEY)
+        .map_err(|e| db.fail(e))?
+        .ok_or(Error::WrongKey)?;
+    let secrets = SecretKey::unwrap(&wrapped, &key, SECRETS_AAD).ok_or(Error::WrongKey)?;
+    db.keys = Some(Keys {
+        store: key,
+        secrets,
+        docs: RefCell::new(HashMap::new()),
+        path: db.path.clone(),
+    });
+    Ok(())
+}
+
+/// Seals a plain store: data keys for every document, every chunk and secret sealed,
+/// the canary written; all in one transaction, then the plain bytes scrubbed.
+fn seal_in_place(db: &mut Db, key: &SecretKey) -> Result<()> {
+    let path = db.path.clone();
+    let fail = |e| Error::storage(&path, e);
+    let tx = db
+        .conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(fail)?;
+    // Another process may have sealed it while this one waited for the lock.
+    if meta(&tx, CANARY).map_err(fail)?.is_some() {
+        return Ok(());
+    }
+    let secrets = SecretKey::generate()?;
+    let keys = Keys {
+        store: key.clone(),
+        secrets: secrets.clone(),
+        docs: RefCell::new(HashMap::new()),
+        path: path.clone(),
+    };
+    let rows: Vec<(i64, String, Vec<u8>, Vec<u8>)> = {
+        let mut stmt = tx
+            .prepare("SELECT rowid, doc_id, hash, bytes FROM chunks")
+            .map_err(fail)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(fail)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(fail)?
+    };
+    let sealed_rows = rows.len();
+    for (rowid, doc, hash, plain) in rows {
+        let doc: DocId = doc.parse().map_err(|_| {
+            Error::storage(
+                &path,
+                rusqlite::Error::InvalidParameterName(format!(
+                    "a chunk of an unreadable document id {doc:?}"
+                )),
+            )
+        })?;
+        let sealed = keys.seal_chunk(&tx, &doc, &hash, &plain)?;
+        tx.execute(
+            "UPDATE chunks SET bytes = ?2 WHERE rowid = ?1",
+            params![rowid, sealed],
+        )
+        .map_err(fail)?;
+    }
+    let secrets_stored: Vec<(String, String)> = {
+        let mut stmt = tx.prepare("SELECT key, value FROM sync_meta").map_err(fail)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(fail)?;
+        rows.collect::<rusqlite::Result<Vec<(String, String)>>>()
+            .map_err(fail)?
+            .into_iter()
+            .filter(|(k, _)| super::sync::is_secret(k))
+            .collect()
+    };
+    for (name, value) in secrets_stored {
+        tx.execute(
+            "UPDATE sync_meta SET value = ?2 WHERE key = ?1",
+            params![name, keys.seal_secret(&name, &value)?],
+        )
+        .map_err(fail)?;
+    }
+    set_meta(&tx, SECRETS_KEY, &secrets.wrap(key, SECRETS_AAD)?).map_err(fail)?;
+    set_meta(&tx, CANARY, &key.seal(CANARY_TEXT, CANARY_AAD)?).map_err(fail)?;
+    tx.execute("DELETE FROM store_meta WHERE key = ?1", [LEGACY_CANARY])
+        .map_err(fail)?;
+    tx.commit().map_err(fail)?;
+    if sealed_rows > 0 {
+        db.scrub()?;
+    }
+    Ok(())
+}
+
+impl Db {
+    /// Overwrites every free page of the file with zeros and truncates the WAL, so
+    /// that bytes deleted or replaced (the plain chunks of a store just sealed, an
+    /// erased document) are in none of the store's files. `secure_delete` zeroes what
+    /// is deleted from now on; pages already free are filled with a zero blob and
+    /// freed again.
+    pub(crate) fn scrub(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let fail = |e| Error::storage(&path, e);
+        let (free, page): (i64, i64) = self
+            .conn
+            .query_row(
+                "SELECT (SELECT freelist_count FROM pragma_freelist_count),
+                        (SELECT page_size FROM pragma_page_size)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(fail)?;
+        if free > 0 {
+            self.conn
+                .execute_batch(&format!(
+                    "BEGIN IMMEDIATE;
+                     CREATE TABLE scrub (zeros BLOB);
+                     INSERT INTO scrub VALUES (zeroblob({}));
+                     DROP TABLE scrub;
+                     COMMIT;",
+                    free * page
+                ))
+                .map_err(fail)?;
+        }
+        let _: (i64, i64, i64) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(fail)?;
+        Ok(())
+    }
+}
+
+/// Re-wraps every data key under `new`, and the canary, in one transaction.
+pub(crate) fn rekey(db: &mut Db, new: SecretKey) -> Result<()> {
+    let path = db.path.clone();
+    let fail = |e| Error::storage(&path, e);
+    let (old, secrets) = {
+        let keys = db.keys.as_ref().ok_or(Error::KeyRequired)?;
+        (keys.store.clone(), keys.secrets.clone())
+    };
+    let tx = db
+        .conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(fail)?;
+    let wrapped: Vec<(String, Vec<u8>)> = {
+        let mut stmt = tx.prepare("SELECT doc_id, wrapped FROM doc_keys").map_err(fail)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(fail)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(fail)?
+    };
+    for (doc, old_wrapped) in wrapped {
+        let aad = crypt::doc_key_aad(&doc);
+        let key = SecretKey::unwrap(&old_wrapped, &old, &aad).ok_or_else(|| match doc.parse() {
+            Ok(id) => key_not_opening(&id),
+            Err(_) => Error::storage(
+                &path,
+                rusqlite::Error::InvalidParameterName(format!("a key of an unreadable document id {doc:?}")),
+            ),
+        })?;
+        tx.execute(
+            "UPDATE doc_keys SET wrapped = ?2 WHERE doc_id = ?1",
+            params![doc, key.wrap(&new, &aad)?],
+        )
+        .map_err(fail)?;
+    }
+    set_meta(&tx, SECRETS_KEY, &secrets.wrap(&new, SECRETS_AAD)?).map_err(fail)?;
+    set_meta(&tx, CANARY, &new.seal(CANARY_TEXT, CANARY_AAD)?).map_err(fail)?;
+    tx.commit().map_err(fail)?;
+    if let Some(keys) = db.keys.as_mut() {
+        keys.store = new;
+    }
+    // The old wrappings were overwritten in place; scrub them from free pages and
+    // the WAL too.
+    db.scrub()
 }

@@ -1,7 +1,7 @@
 //! Turning stored or received bytes into Automerge documents, defensively.
 //!
-//! Bytes from disk are untrusted like bytes from the network
-//! (../shared/reference/reliability-anchors.md, "for us"): every chunk is size-checked
+//! Bytes from disk are untrusted like bytes from the network (Automerge has panicked
+//! and mis-loaded on damaged input before): every chunk is size-checked
 //! before decoding, every Automerge call on foreign bytes runs under `catch_unwind`,
 //! change hashes are checked against their row keys, and a document whose changes
 //! reference missing dependencies is reported, not half-loaded.

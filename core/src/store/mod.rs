@@ -6,6 +6,7 @@
 //! write rolls the in-memory document back (or drops it, to be reloaded from disk), so
 //! memory never runs ahead of the file.
 
+mod crypt;
 mod db;
 mod inner;
 mod key;
@@ -22,11 +23,12 @@ use std::sync::{Mutex, MutexGuard};
 use automerge::transaction::CommitOptions;
 use automerge::{ActorId, ChangeHash};
 
+pub use self::crypt::{SEAL_OVERHEAD, SecretKey};
 pub(crate) use self::db::ChunkRow;
 use self::db::Db;
 pub use self::db::Durability;
 use self::inner::Inner;
-pub use self::key::STORE_KEY_BYTES;
+pub use self::key::{KeySource, STORE_KEY_BYTES, StoreId};
 use self::loaded::LoadedDoc;
 pub use self::loaded::{MAX_CHUNK_BYTES, MAX_DOC_BYTES};
 pub use self::options::{CaseSummary, CompactionPolicy, StoreOptions, StoreStats};
@@ -51,19 +53,56 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at `path` with default options.
+    /// Opens (creating if needed) a plain store at `path` with default options. Apps
+    /// open stores with their key ([`Store::open_with_key`]); a plain store is for
+    /// tests and tools. A sealed store refuses to open this way
+    /// ([`Error::KeyRequired`]).
     pub fn open(path: impl AsRef<Path>, identity: Identity) -> Result<Store> {
         Store::open_with(path, identity, StoreOptions::default())
     }
 
+    /// Opens a plain store with these options; see [`Store::open`].
     pub fn open_with(path: impl AsRef<Path>, identity: Identity, options: StoreOptions) -> Result<Store> {
+        let db = Self::open_db(path.as_ref(), &identity, &options)?;
+        if key::is_sealed(&db)? {
+            return Err(Error::KeyRequired);
+        }
+        Ok(Self::from_db(db, identity, options))
+    }
+
+    /// Opens (creating if needed) the store at `path`, sealed at rest under the key
+    /// `keys` gives for its id: every chunk and secret is sealed with a per-document
+    /// key wrapped by it. The key is checked against the store's canary before
+    /// anything is read ([`Error::WrongKey`]); the first key a store is given becomes
+    /// its key; a plain store is sealed in place on its first open with a key.
+    pub fn open_with_key(
+        path: impl AsRef<Path>,
+        identity: Identity,
+        options: StoreOptions,
+        keys: &dyn KeySource,
+    ) -> Result<Store> {
+        let mut db = Self::open_db(path.as_ref(), &identity, &options)?;
+        let id = key::store_id(&db)?;
+        let store_key = keys.store_key(&id)?;
+        key::unlock(&mut db, store_key)?;
+        Ok(Self::from_db(db, identity, options))
+    }
+
+    fn open_db(path: &Path, identity: &Identity, options: &StoreOptions) -> Result<Db> {
         if identity.name.trim().is_empty() {
             return Err(Error::InvalidInput(
                 "the identity needs a name, for the history".into(),
             ));
         }
-        let db = Db::open(path.as_ref(), options.durability, options.max_size_bytes)?;
-        Ok(Store {
+        let db = Db::open(path, options.durability, options.max_size_bytes)?;
+        // Made at the first open, whether the store is sealed or not, so that a store
+        // keeps its id when it is sealed later.
+        key::store_id(&db)?;
+        Ok(db)
+    }
+
+    fn from_db(db: Db, identity: Identity, options: StoreOptions) -> Store {
+        Store {
             inner: Mutex::new(Inner {
                 db,
                 identity,
@@ -72,7 +111,23 @@ impl Store {
                 docs: HashMap::new(),
                 uses: 0,
             }),
-        })
+        }
+    }
+
+    /// The store's stable id, by which the host keeps its key.
+    pub fn store_id(&self) -> Result<StoreId> {
+        key::store_id(&self.lock().db)
+    }
+
+    /// Whether the store is sealed at rest (opened with a key).
+    pub fn is_sealed(&self) -> bool {
+        self.lock().db.keys.is_some()
+    }
+
+    /// Re-keys a sealed store: its data keys are wrapped under `new` instead, in one
+    /// transaction; no document is rewritten. The old key opens nothing afterwards.
+    pub fn rekey(&self, new: &SecretKey) -> Result<()> {
+        key::rekey(&mut self.lock().db, new.clone())
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

@@ -26,8 +26,8 @@ impl Default for CompactionPolicy {
     /// (measured: rows past the snapshot are what makes a store slower to open than a
     /// bare `load`), and a compaction (`save()` plus a verifying reload, tens of
     /// milliseconds for a 5,000-change journey) comes at most once every 64 edits.
-    /// automerge-repo waits until the changes weigh as much as the snapshot
-    /// (../shared/reference/tech-anchors.md §1); we favour opening.
+    /// automerge-repo waits until the changes weigh as much as the snapshot; we
+    /// favour opening.
     fn default() -> Self {
         Self {
             max_change_rows: 64,

@@ -48,6 +48,12 @@ mod key {
     pub(super) const ENROL_PROOF: &str = "enrol_proof/";
 }
 
+/// Whether a named value is a secret, sealed in a sealed store: the device token, and
+/// the proof of an enrolment in progress.
+pub(crate) fn is_secret(name: &str) -> bool {
+    name == key::TOKEN || name.starts_with(key::ENROL_PROOF)
+}
+
 /// A document the server refused changes of. Its local changes stay on the device and
 /// are not sent with the other documents (one refusal must not stop every sync); the
 /// client offers them again once per sync, in a round of their own, and the hold ends

@@ -10,7 +10,7 @@ use automerge::ChangeHash;
 use rusqlite::{OptionalExtension, params};
 
 use super::db::Db;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ids::DocId;
 
 /// Heads as stored: 32-byte hashes, concatenated.
@@ -119,20 +119,36 @@ impl Db {
             .map_err(|e| self.fail(e))
     }
 
+    /// A named value; a secret ([`super::sync::is_secret`]) is opened with the store's
+    /// keys.
     pub(crate) fn meta(&self, key: &str) -> Result<Option<String>> {
-        self.conn
+        let stored: Option<String> = self
+            .conn
             .query_row("SELECT value FROM sync_meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
-            .map_err(|e| self.fail(e))
+            .map_err(|e| self.fail(e))?;
+        match (stored, &self.keys) {
+            (Some(value), Some(keys)) if value.starts_with(super::key::SEALED_MARK) => {
+                keys.open_secret(key, &value).map(Some)
+            }
+            (Some(value), None) if value.starts_with(super::key::SEALED_MARK) => Err(Error::KeyRequired),
+            (other, _) => Ok(other),
+        }
     }
 
     /// Sets (or with `None` removes) named values, in one transaction.
     pub(crate) fn set_meta(&mut self, values: &[(&str, Option<&str>)]) -> Result<()> {
         let path = self.path.clone();
         let fail = |e| crate::error::Error::storage(&path, e);
+        let keys = self.keys.as_ref();
         let tx = self.conn.transaction().map_err(fail)?;
         for (key, value) in values {
-            match value {
+            // Secrets are sealed in a sealed store, never written plain.
+            let sealed = match (value, keys) {
+                (Some(v), Some(keys)) if super::sync::is_secret(key) => Some(keys.seal_secret(key, v)?),
+                _ => None,
+            };
+            match sealed.as_deref().or(*value) {
                 Some(v) => tx.execute(
                     "INSERT INTO sync_meta (key, value) VALUES (?1, ?2)
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value",

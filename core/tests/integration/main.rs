@@ -1,9 +1,10 @@
 //! The integration tests of `passage-core`: one binary, one module per concern, real
-//! SQLite files on disk (see ../shared/reference/style-anchors.md, point 8).
+//! SQLite files on disk, sealed under a test key as apps seal theirs.
 
 // Helpers are `pub` so that every module of this one binary can use them.
 #![allow(unreachable_pub)]
 
+mod at_rest;
 mod client;
 mod conflicts;
 mod convergence;

@@ -296,7 +296,7 @@ fn family_reads_nothing_but_the_arrival_plan_and_writes_nothing() {
 
 #[test]
 fn the_policy_table() {
-    // What each role may do, as the domain describes it (../shared/domain.md).
+    // What each role may do, as the programme describes it.
     let talent = [
         Action::ReadJourney,
         Action::ReadMedical,

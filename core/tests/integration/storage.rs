@@ -4,8 +4,7 @@ use std::path::Path;
 
 use passage_core::model::TaskStatus;
 use passage_core::{
-    CaseId, CompactionPolicy, DocKind, Edit, Error, ErrorKind, MAX_CHUNK_BYTES, Role, STORE_KEY_BYTES, Store,
-    StoreOptions,
+    CaseId, CompactionPolicy, DocKind, Edit, Error, ErrorKind, MAX_CHUNK_BYTES, Role, Store, StoreOptions,
 };
 
 use crate::support::{self, Dir, daughter};
@@ -28,7 +27,14 @@ fn toggle(store: &Store, case: &CaseId, i: usize) {
 }
 
 fn store_with(path: &Path, options: StoreOptions) -> Store {
-    Store::open_with(path, support::identity(Role::Caseworker), options).expect("store")
+    let key = support::key();
+    Store::open_with_key(
+        path,
+        support::identity(Role::Caseworker),
+        options,
+        &|_: &passage_core::StoreId| Ok(key.clone()),
+    )
+    .expect("store")
 }
 
 #[test]
@@ -132,7 +138,7 @@ fn after_reopening_one_edit_adds_only_its_own_bytes() {
     assert_eq!(after.change_rows, before.change_rows + 1);
     assert_eq!(
         after.change_bytes - before.change_bytes,
-        change[0].len() as u64,
+        (change[0].len() + passage_core::SEAL_OVERHEAD) as u64,
         "{before:?} -> {after:?}"
     );
     assert_eq!(
@@ -359,7 +365,7 @@ fn newer_formats_are_refused_not_misread() {
     match Store::open_with(&path, support::identity(Role::Caseworker), support::options()) {
         Err(Error::NewerFormat {
             found: 99,
-            supported: 3,
+            supported: 4,
             ..
         }) => {}
         other => panic!("expected NewerFormat, got {other:?}"),
@@ -483,7 +489,11 @@ fn a_version_1_store_is_migrated_with_its_data() {
     let dir = Dir::new();
     let path = dir.path("v1.db");
     let (case, journey) = {
-        let (store, case) = support::belgian_case(&dir, "v1.db");
+        // Version 1 stores were plain.
+        let store = support::open_plain(&path, Role::Caseworker);
+        let case = store
+            .create_journey(&support::new_journey("be"))
+            .expect("journey created");
         toggle(&store, &case, 0);
         (case.clone(), store.journey(&case).expect("journey"))
     };
@@ -491,11 +501,12 @@ fn a_version_1_store_is_migrated_with_its_data() {
     {
         let conn = rusqlite::Connection::open(&path).expect("raw");
         conn.execute_batch(
-            "DROP TABLE sync_state; DROP TABLE sync_meta; DROP TABLE store_meta; PRAGMA user_version = 1;",
+            "DROP TABLE sync_state; DROP TABLE sync_meta; DROP TABLE store_meta; DROP TABLE doc_keys;
+             PRAGMA user_version = 1;",
         )
         .expect("downgrade");
     }
-    let store = support::open(&path, Role::Caseworker);
+    let store = support::open_plain(&path, Role::Caseworker);
     assert_eq!(store.journey(&case).expect("journey after migration"), journey);
     assert_eq!(
         store.sync_state().expect("sync tables exist").pending_documents,
@@ -505,40 +516,18 @@ fn a_version_1_store_is_migrated_with_its_data() {
         .expect("raw")
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 3);
-    store
-        .check_key(&[7; STORE_KEY_BYTES])
-        .expect("the key tables exist too");
-}
-
-#[test]
-fn the_first_key_is_the_stores_key_and_another_is_refused() {
-    let dir = Dir::new();
-    let (store, case) = support::belgian_case(&dir, "keyed.db");
-    let key = [0x5a; STORE_KEY_BYTES];
-    store.check_key(&key).expect("the first key is recorded");
-    store.check_key(&key).expect("and accepted again");
+    assert_eq!(version, 4);
     drop(store);
-
-    let store = support::open(&dir.path("keyed.db"), Role::Caseworker);
-    store.check_key(&key).expect("accepted after reopening");
-    let mut other = key;
-    other[31] ^= 1;
-    let e = store.check_key(&other).expect_err("one bit off");
-    assert!(matches!(e, Error::WrongKey), "{e:?}");
-    assert_eq!(e.kind(), ErrorKind::WrongKey);
-    for short in [&key[..0], &key[..16], &[0u8; 33][..]] {
-        let e = store.check_key(short).expect_err("wrong length");
-        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
-    }
-    // A refused key changes nothing: the right one still opens, and the data is there.
-    store.check_key(&key).expect("still the store's key");
-    store.journey(&case).expect("the journey reads");
-    let raw = std::fs::read(dir.path("keyed.db")).expect("file");
-    assert!(
-        !raw.windows(key.len()).any(|w| w == key),
-        "the key itself is never written down"
-    );
+    // The key tables exist too: the store can be sealed.
+    let key = passage_core::SecretKey::generate().expect("a key");
+    let sealed = Store::open_with_key(
+        &path,
+        support::identity(Role::Caseworker),
+        support::options(),
+        &|_: &passage_core::StoreId| Ok(key.clone()),
+    )
+    .expect("sealed");
+    assert_eq!(sealed.journey(&case).expect("journey after sealing"), journey);
 }
 
 #[test]

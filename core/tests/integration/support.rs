@@ -11,7 +11,7 @@ use passage_core::doc::journey::{
 use passage_core::doc::medical::Appointment;
 use passage_core::model::{FamilyTravel, Relation};
 use passage_core::time::Clock;
-use passage_core::{CaseId, Identity, Role, Store, StoreOptions};
+use passage_core::{CaseId, Identity, Role, SecretKey, Store, StoreId, StoreOptions};
 use tempfile::TempDir;
 
 /// A clock that starts at a fixed instant and moves one minute per reading, so history
@@ -74,7 +74,23 @@ pub fn identity(role: Role) -> Identity {
     Identity::new(role, name)
 }
 
+/// The key of every sealed store in these tests.
+pub fn key() -> SecretKey {
+    SecretKey::from_bytes(&[0x5a; 32]).expect("a key")
+}
+
+/// Opens a store sealed under [`key`], as apps open theirs.
 pub fn open(path: &std::path::Path, role: Role) -> Store {
+    open_sealed(path, role, &key())
+}
+
+pub fn open_sealed(path: &std::path::Path, role: Role, key: &SecretKey) -> Store {
+    Store::open_with_key(path, identity(role), options(), &|_: &StoreId| Ok(key.clone()))
+        .expect("store opens")
+}
+
+/// Opens a plain store (no key), as tools and tests may.
+pub fn open_plain(path: &std::path::Path, role: Role) -> Store {
     Store::open_with(path, identity(role), options()).expect("store opens")
 }
 

@@ -32,11 +32,13 @@ import org.passage.ffi.SyncStatus
 
 /**
  * The host's keystore. Return the same 32-byte key for the same store every time: keep
- * it in the Android Keystore (e.g. wrapped by a Keystore key, as Signal does). The first
- * key a store is given becomes its key.
+ * it in the Android Keystore (e.g. wrapped by a Keystore key, as Signal does) under
+ * [storeId], the store's stable id, which stays the same when the file moves. The first
+ * key a store is given becomes its key: everything in the store is sealed under keys it
+ * wraps, and a lost key is a lost store (sync it again from the server).
  */
 fun interface StoreKeyProvider {
-    fun storeKey(path: String): ByteArray
+    fun storeKey(storeId: String): ByteArray
 }
 
 /**
@@ -67,6 +69,15 @@ class PassageStore private constructor(private val inner: Store) : Closeable {
     val role: Role get() = live { inner.role() }
 
     val path: String get() = live { inner.path() }
+
+    /** The store's stable id, the one [StoreKeyProvider] is asked with. */
+    val storeId: String get() = call { inner.storeId() }
+
+    /**
+     * Re-keys the store: from now on it opens with [newKey] (32 bytes) only. Keep the new
+     * key in the keystore before calling this, and the old one until it returned.
+     */
+    fun rekey(newKey: ByteArray) = call { inner.rekey(newKey) }
 
     fun cases(): List<CaseSummary> = call { inner.cases() }
 
@@ -157,5 +168,5 @@ class PassageStore private constructor(private val inner: Store) : Closeable {
  * [PassageStoreException.Internal] instead of crashing.
  */
 private class KeyAdapter(private val keys: StoreKeyProvider) : KeyProvider {
-    override fun storeKey(path: String): ByteArray = keys.storeKey(path)
+    override fun storeKey(storeId: String): ByteArray = keys.storeKey(storeId)
 }

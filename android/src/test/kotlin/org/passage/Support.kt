@@ -7,7 +7,7 @@ import org.passage.ffi.Role
 
 /** A key provider that hands out one fixed key, like a Keystore-backed one would. */
 class FixedKey(private val byte: Byte = 0x2a) : StoreKeyProvider {
-    override fun storeKey(path: String): ByteArray = ByteArray(32) { byte }
+    override fun storeKey(storeId: String): ByteArray = ByteArray(32) { byte }
 }
 
 fun tempDir(): Path = Files.createTempDirectory("passage-kotlin-test")
@@ -15,20 +15,19 @@ fun tempDir(): Path = Files.createTempDirectory("passage-kotlin-test")
 fun openStore(path: Path, role: Role, name: String = role.name.lowercase(), keys: StoreKeyProvider = FixedKey()) =
     PassageStore.open(path.toString(), role, name, keys)
 
+/** A Belgian journey for Rana Haddad. */
+fun belgianJourney() = NewJourney(
+    template = "be",
+    version = null,
+    talentName = "Rana Haddad",
+    employer = "AZ Sint-Jan Brugge",
+    jobTitle = "Registered nurse",
+    startDate = "2027-01-11",
+)
+
 /** A caseworker's store on disk holding one new Belgian journey; returns the case id. */
 fun belgianCase(path: Path): String =
-    openStore(path, Role.CASEWORKER, "Amira Khoury").use { store ->
-        store.createJourney(
-            NewJourney(
-                template = "be",
-                version = null,
-                talentName = "Rana Haddad",
-                employer = "AZ Sint-Jan Brugge",
-                jobTitle = "Registered nurse",
-                startDate = "2027-01-11",
-            ),
-        )
-    }
+    openStore(path, Role.CASEWORKER, "Amira Khoury").use { store -> store.createJourney(belgianJourney()) }
 
 /** The process's resident memory, from /proc (Linux), in bytes. */
 fun residentBytes(): Long {

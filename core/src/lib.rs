@@ -18,6 +18,7 @@ pub mod access;
 pub mod arrival_plan;
 pub mod chunk;
 pub mod conflict;
+pub mod crypt;
 pub mod doc;
 pub mod edit;
 mod error;

@@ -6,6 +6,7 @@
 //! Codes are printed as text and as a QR code; a code is shown once and never stored.
 
 use std::io::Write;
+use std::path::Path;
 
 use chrono::NaiveDate;
 use passage_core::doc::journey::NewJourney;
@@ -16,6 +17,7 @@ use qrcode::render::unicode::Dense1x2;
 use crate::docs;
 use crate::enrol::{self, Grant, Issued};
 use crate::error::{Result, ServerError};
+use crate::storage::sqlite::SqliteStorage;
 use crate::storage::{AuditEntry, Caseworker, Device, Storage, Timestamp, Tx};
 use crate::time_text;
 
@@ -368,6 +370,51 @@ pub fn token_revoke(storage: &dyn Storage, out: &mut dyn Write, id: i64, now: Ti
     })?;
     tx.commit()?;
     writeln!(out, "token {id} revoked")?;
+    Ok(())
+}
+
+/// `rekey --new-key-file FILE`: a new random key, written to a new owner-only file
+/// first, then every document's data key wrapped under it. If the re-key fails, the
+/// old key still opens everything and the new file is removed.
+pub fn rekey(
+    storage: &SqliteStorage,
+    out: &mut dyn Write,
+    new_key_file: &Path,
+    now: Timestamp,
+) -> Result<()> {
+    let key = passage_core::SecretKey::generate()?;
+    crate::keys::write_key_file(new_key_file, &key)?;
+    let count = match storage.rekey(&key) {
+        Ok(count) => count,
+        Err(e) => {
+            let _ = std::fs::remove_file(new_key_file);
+            return Err(e.into());
+        }
+    };
+    let mut tx = storage.begin()?;
+    tx.audit(&AuditEntry {
+        at: now,
+        device: None,
+        role: None,
+        action: "rekey".into(),
+        case: None,
+        doc: None,
+        allowed: true,
+        reason: Some(format!("{count} document keys wrapped under a new server key")),
+        bytes_in: 0,
+        bytes_out: 0,
+    })?;
+    tx.commit()?;
+    writeln!(
+        out,
+        "re-keyed: {count} document keys are now wrapped under the key in {}",
+        new_key_file.display()
+    )?;
+    writeln!(
+        out,
+        "start the server with --key-file {} (or that key in PASSAGE_SERVER_KEY); the old key opens nothing now",
+        new_key_file.display()
+    )?;
     Ok(())
 }
 

@@ -14,6 +14,13 @@ pub struct Cli {
     #[arg(long, global = true, env = "PASSAGE_SERVER_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
 
+    /// The file holding the server's key (64 hex characters), which seals the
+    /// documents at rest. The key itself may be given in PASSAGE_SERVER_KEY instead,
+    /// never on the command line. Default: server.key in the data directory, made on
+    /// first use; keep a copy apart from the database's backups.
+    #[arg(long, global = true, env = "PASSAGE_SERVER_KEY_FILE", value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -49,10 +56,18 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
-    /// Write a consistent copy of the database to a new file (safe while serving).
+    /// Write a consistent copy of the database to a new file (safe while serving). The
+    /// documents in it stay sealed under the server's key, which it does not hold.
     Backup {
         /// The file to create.
         to: PathBuf,
+    },
+    /// Seal the documents under a new key from now on. Stop the server first, and
+    /// start it again with the new key.
+    Rekey {
+        /// A new key file to make (it must not exist; 0600), holding a new random key.
+        #[arg(long, value_name = "FILE")]
+        new_key_file: PathBuf,
     },
 }
 

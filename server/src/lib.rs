@@ -24,6 +24,7 @@ pub mod docs;
 pub mod enrol;
 pub mod error;
 pub mod http;
+pub mod keys;
 pub mod limits;
 pub mod metrics;
 pub mod ratelimit;

@@ -15,6 +15,7 @@ use crate::cli::ServeArgs;
 use crate::cli::{CaseCommand, CaseworkerCommand, Cli, Command, EnrolCommand, TokenCommand};
 use crate::error::{Result, ServerError};
 use crate::http::{self, AppState};
+use crate::keys::{self, KeyOrigin};
 use crate::metrics::Metrics;
 use crate::storage::sqlite::SqliteStorage;
 
@@ -35,10 +36,28 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// Opens the data directory's database, sealed under the server's key (see
+/// [`crate::keys`]).
+pub fn open_storage(dir: &std::path::Path, key_file: Option<&std::path::Path>) -> Result<SqliteStorage> {
+    let path = dir.join(DB_FILE);
+    // A new key is made only for a database that has none yet.
+    let may_create = !SqliteStorage::is_sealed_at(&path)?;
+    let (key, origin) = keys::master_key(dir, key_file, may_create)?;
+    match &origin {
+        KeyOrigin::Created(file) => tracing::warn!(
+            key = %file.display(),
+            "made a new server key beside the database; keep a copy of it elsewhere, and the backups apart from it"
+        ),
+        KeyOrigin::File(file) => tracing::debug!(key = %file.display(), "server key read"),
+        KeyOrigin::Environment => tracing::debug!("server key read from the environment"),
+    }
+    Ok(SqliteStorage::open(&path, Some(key))?)
+}
+
 /// Runs the command; output to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
     let dir = data_dir(&cli)?;
-    let storage = SqliteStorage::open(&dir.join(DB_FILE))?;
+    let storage = open_storage(&dir, cli.key_file.as_deref())?;
     let now = now();
     match cli.command {
         Command::Serve(args) => serve(storage, &args, out),
@@ -79,6 +98,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             writeln!(out, "backed up to {}", to.display())?;
             Ok(())
         }
+        Command::Rekey { new_key_file } => admin::rekey(&storage, out, &new_key_file, now),
     }
 }
 

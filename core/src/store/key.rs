@@ -6,7 +6,7 @@
 //! an app's container moves on iOS, so a path would not find its key again. The key is
 //! checked against a **canary** (a known value sealed under it) before anything else:
 //! a wrong key is [`Error::WrongKey`] and touches no data. The store key only wraps
-//! data keys (see [`super::crypt`]); it never seals data itself, so re-keying re-wraps
+//! data keys (see [`crate::crypt`]); it never seals data itself, so re-keying re-wraps
 //! a few dozen keys, whatever the size of the store.
 //!
 //! A store opened without a key stays plain (for tests and tools that want it so); one
@@ -22,8 +22,8 @@ use std::path::PathBuf;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest as _, Sha256};
 
-use super::crypt::{self, SecretKey};
 use super::db::Db;
+use crate::crypt::{self, SecretKey};
 use crate::error::{Error, Result};
 use crate::ids::DocId;
 

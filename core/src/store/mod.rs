@@ -6,7 +6,6 @@
 //! write rolls the in-memory document back (or drops it, to be reloaded from disk), so
 //! memory never runs ahead of the file.
 
-mod crypt;
 mod db;
 mod inner;
 mod key;
@@ -23,7 +22,6 @@ use std::sync::{Mutex, MutexGuard};
 use automerge::transaction::CommitOptions;
 use automerge::{ActorId, ChangeHash};
 
-pub use self::crypt::{SEAL_OVERHEAD, SecretKey};
 pub(crate) use self::db::ChunkRow;
 use self::db::Db;
 pub use self::db::Durability;
@@ -36,6 +34,7 @@ pub use self::sync::{HeldDocument, PUSH_BUDGET_BYTES, SyncApplied, SyncServer, S
 use crate::access::{Action, Identity};
 use crate::arrival_plan::{self, ArrivalPlan};
 use crate::conflict::{self, Conflict};
+pub use crate::crypt::{SEAL_OVERHEAD, SecretKey};
 use crate::doc::journey::{Journey, NewJourney};
 use crate::doc::medical::Medical;
 use crate::edit::{self, Applied, Edit, EditContext};

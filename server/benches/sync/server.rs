@@ -100,7 +100,9 @@ pub(crate) fn new_journey(i: usize) -> NewJourney {
 impl Data {
     pub(crate) fn open(dir: PathBuf) -> Data {
         std::fs::create_dir_all(&dir).expect("the data directory");
-        let storage = SqliteStorage::open(&dir.join(DB_FILE)).expect("the server's database opens");
+        // Sealed under the data directory's own key file, which the server started on
+        // this directory then reads too.
+        let storage = passage_server::run::open_storage(&dir, None).expect("the server's database opens");
         Data { dir, storage }
     }
 

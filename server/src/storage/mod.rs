@@ -19,6 +19,7 @@
 //! (several server instances then still serve one organisation, one write at a time)
 //! and numbers documents inside it.
 
+pub mod seal;
 pub mod sqlite;
 
 use automerge::ChangeHash;
@@ -44,6 +45,12 @@ pub enum StorageError {
     /// A stored value that this build cannot read (a bad role, a bad case id).
     #[error("the database holds an unreadable value: {0}")]
     Corrupt(String),
+    /// The master key given is not the one the database's documents are sealed under.
+    #[error("this is not the server's key: the database's documents are sealed under another")]
+    WrongKey,
+    /// The database's documents are sealed, and no key was given.
+    #[error("the database's documents are sealed; start the server with its key")]
+    KeyRequired,
     #[error("storage error: {0}")]
     Backend(String),
 }

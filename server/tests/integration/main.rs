@@ -6,6 +6,7 @@
 // Helpers are `pub` so that every module of this one binary can use them.
 #![allow(unreachable_pub)]
 
+mod at_rest;
 mod attacks;
 mod enrol;
 mod family;

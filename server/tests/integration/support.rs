@@ -31,6 +31,10 @@ pub struct Server {
     pub metrics_addr: Option<String>,
     /// Options given to `serve`.
     options: Vec<String>,
+    /// Environment variables set for `serve` (the server's key, say).
+    pub env: Vec<(String, String)>,
+    /// Arguments put before every admin command (`--key-file FILE`, say).
+    pub admin_args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -38,6 +42,21 @@ impl Server {
     /// A new data directory and a server on it.
     pub fn start() -> Server {
         Server::start_with(&[])
+    }
+
+    /// A server on a data directory made beforehand.
+    pub fn start_in(dir: TempDir) -> Server {
+        let mut server = Server {
+            dir,
+            addr: String::new(),
+            metrics_addr: None,
+            options: Vec::new(),
+            env: Vec::new(),
+            admin_args: Vec::new(),
+            child: None,
+        };
+        server.launch();
+        server
     }
 
     /// The same, with options for `serve`.
@@ -48,6 +67,8 @@ impl Server {
             addr: String::new(),
             metrics_addr: None,
             options: options.iter().map(|o| (*o).to_owned()).collect(),
+            env: Vec::new(),
+            admin_args: Vec::new(),
             child: None,
         };
         server.launch();
@@ -89,6 +110,7 @@ impl Server {
                 listen,
             ])
             .args(&self.options)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -159,11 +181,24 @@ impl Server {
         self.launch();
     }
 
+    /// Starts the process again with other `serve` options and environment; what it
+    /// printed and logged if it did not start listening.
+    pub fn relaunch(&mut self, options: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+        self.stop();
+        self.options = options.iter().map(|o| (*o).to_owned()).collect();
+        self.env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self.try_launch("127.0.0.1:0").map_err(|failed| failed.why)
+    }
+
     /// Runs an admin command on this server's data directory.
     pub fn admin(&self, args: &[&str]) -> Output {
         Command::new(BIN)
             .arg("--data")
             .arg(self.data())
+            .args(&self.admin_args)
             .args(args)
             .output()
             .expect("admin command runs")
@@ -278,6 +313,18 @@ impl Server {
     pub fn family(&self, case: &CaseId) -> Device {
         let code = self.code(&["enrol", "family", case.as_str(), "--expires-in", "30d"]);
         self.device(Role::Family, "Samir Haddad", &code)
+    }
+}
+
+/// The Belgian journey every test case has.
+pub fn new_journey() -> passage_core::doc::journey::NewJourney {
+    passage_core::doc::journey::NewJourney {
+        template: "be".into(),
+        version: None,
+        talent_name: TALENT.into(),
+        employer: "AZ Sint-Jan Brugge".into(),
+        job_title: "Registered nurse".into(),
+        start_date: "2026-11-02".parse().expect("a date"),
     }
 }
 
@@ -1000,30 +1047,18 @@ pub struct StoredDoc {
     pub missing: Vec<ChangeHash>,
 }
 
-/// Reads a document from a stopped server's database, as the server loads it.
+/// Reads a document from a stopped server's database, as the server loads it: through
+/// its storage, with the data directory's key.
 pub fn stored_doc(db: &Path, doc: &DocId) -> StoredDoc {
-    let conn = rusqlite::Connection::open(db).expect("the database opens");
-    let recorded: Vec<u8> = conn
-        .query_row(
-            "SELECT heads FROM documents WHERE doc_id = ?1",
-            [doc.to_string()],
-            |r| r.get(0),
-        )
-        .unwrap_or_else(|e| panic!("no documents row for {doc}: {e}"));
-    let mut stmt = conn
-        .prepare("SELECT hash, kind, bytes FROM chunks WHERE doc_id = ?1 ORDER BY rowid")
-        .expect("chunks");
-    let chunks: Vec<Chunk> = stmt
-        .query_map([doc.to_string()], |r| {
-            Ok(Chunk {
-                key: r.get(0)?,
-                snapshot: r.get::<_, i64>(1)? == 1,
-                bytes: r.get(2)?,
-            })
-        })
-        .expect("chunks query")
-        .collect::<rusqlite::Result<_>>()
-        .expect("chunk rows");
+    use passage_server::storage::Storage as _;
+    let data = db.parent().expect("the data directory");
+    let storage = passage_server::run::open_storage(data, None).expect("the database opens with its key");
+    let mut tx = storage.read().expect("a read transaction");
+    let state = tx
+        .document(doc)
+        .expect("the documents row")
+        .unwrap_or_else(|| panic!("no documents row for {doc}"));
+    let chunks: Vec<Chunk> = tx.chunks(doc).expect("its chunks open");
     let snapshots = chunks.iter().filter(|c| c.snapshot).count();
     let change_rows = chunks.len() - snapshots;
     let mut loaded = passage_core::chunk::load_document(doc, chunks, automerge::ActorId::random())
@@ -1033,10 +1068,7 @@ pub fn stored_doc(db: &Path, doc: &DocId) -> StoredDoc {
     let missing = loaded.get_missing_deps(&[]);
     StoredDoc {
         heads,
-        recorded_heads: recorded
-            .chunks(32)
-            .map(|h| ChangeHash::try_from(h).expect("a 32-byte hash"))
-            .collect(),
+        recorded_heads: state.heads,
         change_rows,
         snapshots,
         missing,

@@ -5,8 +5,9 @@ use passage_core::DocId;
 use passage_core::chunk::Chunk;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{doc_id, fail};
-use crate::storage::{DocState, Result, Scope, Timestamp, heads_blob, heads_from_blob};
+use super::{doc_id, fail, sealing};
+use crate::storage::seal::Sealer;
+use crate::storage::{DocState, Result, Scope, StorageError, Timestamp, heads_blob, heads_from_blob};
 
 fn doc_state(doc: String, heads: Vec<u8>, seq: i64, bytes: i64) -> Result<DocState> {
     Ok(DocState {
@@ -36,24 +37,36 @@ pub(super) fn case_bytes(conn: &Connection, case: &passage_core::CaseId) -> Resu
         .map_err(fail)
 }
 
-pub(super) fn chunks(conn: &Connection, doc: &DocId) -> Result<Vec<Chunk>> {
+pub(super) fn chunks(conn: &Connection, sealer: Option<&Sealer>, doc: &DocId) -> Result<Vec<Chunk>> {
     let mut stmt = conn
         .prepare_cached("SELECT hash, kind, bytes FROM chunks WHERE doc_id = ?1 ORDER BY rowid")
         .map_err(fail)?;
-    stmt.query_map([doc.to_string()], |r| {
-        Ok(Chunk {
-            key: r.get(0)?,
-            snapshot: r.get::<_, i64>(1)? == 1,
-            bytes: r.get(2)?,
+    let mut chunks: Vec<Chunk> = stmt
+        .query_map([doc.to_string()], |r| {
+            Ok(Chunk {
+                key: r.get(0)?,
+                snapshot: r.get::<_, i64>(1)? == 1,
+                bytes: r.get(2)?,
+            })
         })
-    })
-    .map_err(fail)?
-    .collect::<rusqlite::Result<_>>()
-    .map_err(fail)
+        .map_err(fail)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(fail)?;
+    if let Some(sealer) = sealer
+        && !chunks.is_empty()
+    {
+        let key = sealing::doc_key(conn, sealer, doc, false)?
+            .ok_or_else(|| StorageError::Corrupt(format!("{doc} has chunks but no data key")))?;
+        for chunk in &mut chunks {
+            chunk.bytes = sealer.open(&key, doc, &chunk.key, &chunk.bytes)?;
+        }
+    }
+    Ok(chunks)
 }
 
 pub(super) fn store_changes(
     conn: &Connection,
+    sealer: Option<&Sealer>,
     doc: &DocId,
     changes: &[(ChangeHash, Vec<u8>)],
     heads: &[ChangeHash],
@@ -81,14 +94,22 @@ pub(super) fn store_changes(
              ON CONFLICT (doc_id, hash) DO NOTHING",
         )
         .map_err(fail)?;
+    let key = match sealer {
+        Some(sealer) if !changes.is_empty() => sealing::doc_key(conn, sealer, doc, true)?,
+        _ => None,
+    };
     let mut added = 0i64;
     for (hash, bytes) in changes {
+        let stored = match (sealer, &key) {
+            (Some(sealer), Some(key)) => sealer.seal(key, doc, hash.as_ref(), bytes)?,
+            _ => bytes.clone(),
+        };
         if insert
-            .execute(params![doc.to_string(), hash.as_ref(), bytes])
+            .execute(params![doc.to_string(), hash.as_ref(), stored])
             .map_err(fail)?
             == 1
         {
-            added += bytes.len() as i64;
+            added += stored.len() as i64;
         }
     }
     if added > 0 {
@@ -100,17 +121,31 @@ pub(super) fn store_changes(
     Ok(())
 }
 
-pub(super) fn replace_with_snapshot(conn: &Connection, doc: &DocId, key: &[u8], bytes: &[u8]) -> Result<()> {
+pub(super) fn replace_with_snapshot(
+    conn: &Connection,
+    sealer: Option<&Sealer>,
+    doc: &DocId,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<()> {
+    let stored = match sealer {
+        Some(sealer) => {
+            let data_key = sealing::doc_key(conn, sealer, doc, true)?
+                .ok_or_else(|| StorageError::Corrupt(format!("{doc} has no data key")))?;
+            sealer.seal(&data_key, doc, key, bytes)?
+        }
+        None => bytes.to_vec(),
+    };
     conn.execute("DELETE FROM chunks WHERE doc_id = ?1", [doc.to_string()])
         .map_err(fail)?;
     conn.execute(
         "INSERT INTO chunks (doc_id, hash, kind, bytes) VALUES (?1, ?2, 1, ?3)",
-        params![doc.to_string(), key, bytes],
+        params![doc.to_string(), key, stored],
     )
     .map_err(fail)?;
     conn.execute(
         "UPDATE documents SET bytes = ?2 WHERE doc_id = ?1",
-        params![doc.to_string(), bytes.len() as i64],
+        params![doc.to_string(), stored.len() as i64],
     )
     .map(|_| ())
     .map_err(fail)

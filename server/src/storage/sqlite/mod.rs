@@ -9,18 +9,24 @@
 //! The schema is migrated by `PRAGMA user_version`, like the device's store.
 //!
 //! The SQL is in [`schema`] (tables), [`people`] (caseworkers, cases, devices),
-//! [`documents`] (documents, chunks, what each device holds) and [`audit`]; this
-//! module opens the file and maps the [`Tx`] trait onto them.
+//! [`documents`] (documents, chunks, what each device holds), [`audit`] and [`sealing`]
+//! (the data keys, sealing a plain database in place, re-keying); this module opens
+//! the file and maps the [`Tx`] trait onto them.
+//!
+//! The database and its WAL and shared-memory files are readable by their owner only
+//! (0600; SQLite gives its side files the database file's mode), and so is a backup.
+//! Deleted content is overwritten with zeros (`secure_delete`).
 
 mod audit;
 mod documents;
 mod people;
 mod schema;
+mod sealing;
 
 pub use schema::SCHEMA_VERSION;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use automerge::ChangeHash;
@@ -28,6 +34,7 @@ use passage_core::chunk::Chunk;
 use passage_core::{CaseId, DocId, Role};
 use rusqlite::Connection;
 
+use crate::storage::seal::Sealer;
 use crate::storage::{
     AuditEntry, CaseRow, Caseworker, Device, DocState, NewCase, NewDevice, Result, Scope, Storage,
     StorageError, Timestamp, Tx,
@@ -44,6 +51,9 @@ pub struct SqliteStorage {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
     path: PathBuf,
+    /// The master key's sealer; `None` for a plain database (tests, and the migration
+    /// of a database from before sealing).
+    sealer: Option<Arc<Sealer>>,
 }
 
 fn connect(path: &Path) -> Result<Connection> {
@@ -52,10 +62,47 @@ fn connect(path: &Path) -> Result<Connection> {
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
-         PRAGMA foreign_keys = ON;",
+         PRAGMA foreign_keys = ON;
+         PRAGMA secure_delete = ON;
+         PRAGMA temp_store = MEMORY;",
     )
     .map_err(fail)?;
     Ok(conn)
+}
+
+fn io(what: &str, path: &Path, e: std::io::Error) -> StorageError {
+    StorageError::Backend(format!("cannot {what} {}: {e}", path.display()))
+}
+
+/// Makes `path` a file readable by its owner only: created so if missing, its mode
+/// narrowed if it exists (a database made by an older server was 0644).
+pub(crate) fn private_file(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| io("restrict", path, e))?;
+        } else {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| io("create", path, e))?;
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+    }
+    Ok(())
+}
+
+/// The database file and the side files SQLite keeps next to it.
+fn side_files(path: &Path) -> [PathBuf; 3] {
+    let name = |suffix: &str| PathBuf::from(format!("{}{suffix}", path.display()));
+    [name(""), name("-wal"), name("-shm")]
 }
 
 pub(super) fn fail(e: rusqlite::Error) -> StorageError {
@@ -66,21 +113,60 @@ pub(super) fn fail(e: rusqlite::Error) -> StorageError {
 }
 
 impl SqliteStorage {
-    /// Opens (creating and migrating if needed) the database at `path`.
-    pub fn open(path: &Path) -> Result<SqliteStorage> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StorageError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+    /// Opens (creating and migrating if needed) the database at `path`, its documents
+    /// sealed under `key` (a plain database is sealed in place first). Without a key
+    /// the database stays plain, and a sealed one is refused.
+    pub fn open(path: &Path, key: Option<passage_core::SecretKey>) -> Result<SqliteStorage> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(dir).map_err(|e| io("create", dir, e))?;
+        }
+        for file in side_files(path) {
+            if file == path || file.exists() {
+                private_file(&file)?;
+            }
         }
         let mut writer = connect(path)?;
         migrate(&mut writer)?;
+        let sealer = match key {
+            Some(key) => {
+                let sealer = Sealer::new(key);
+                sealing::unlock(&mut writer, &sealer)?;
+                Some(Arc::new(sealer))
+            }
+            None if sealing::is_sealed(&writer)? => return Err(StorageError::KeyRequired),
+            None => None,
+        };
         let reader = connect(path)?;
         reader.execute_batch("PRAGMA query_only = ON").map_err(fail)?;
         Ok(SqliteStorage {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
             path: path.to_owned(),
+            sealer,
         })
+    }
+
+    /// Whether the database at `path` has sealed documents (without opening it for
+    /// writing, or migrating it). A missing file is not sealed.
+    pub fn is_sealed_at(path: &Path) -> Result<bool> {
+        if !path.exists() {
+            return Ok(false);
+        }
+        let conn =
+            Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(fail)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+        sealing::is_sealed(&conn)
+    }
+
+    /// Wraps every document's data key under `new` instead, in one transaction; the
+    /// server must be restarted with `new` afterwards. Returns how many keys.
+    pub fn rekey(&self, new: &passage_core::SecretKey) -> Result<usize> {
+        let sealer = self.sealer.as_ref().ok_or(StorageError::KeyRequired)?;
+        sealing::rekey(&mut Self::lock(&self.writer), sealer, new)
     }
 
     pub fn path(&self) -> &Path {
@@ -102,12 +188,19 @@ impl SqliteStorage {
         let target = to
             .to_str()
             .ok_or_else(|| StorageError::Backend(format!("{} is not UTF-8", to.display())))?;
+        // Made empty and owner-only first: VACUUM INTO fills an empty file and keeps its
+        // mode, where it would otherwise create one readable by everyone.
+        private_file(to)?;
         // On the writer's connection: the reader's is query-only, which VACUUM INTO
         // counts as a write. It reads one consistent snapshot, like any reader.
-        Self::lock(&self.writer)
+        let copied = Self::lock(&self.writer)
             .execute("VACUUM INTO ?1", [target])
             .map(|_| ())
-            .map_err(fail)
+            .map_err(fail);
+        if copied.is_err() {
+            let _ = std::fs::remove_file(to);
+        }
+        copied
     }
 }
 
@@ -144,19 +237,28 @@ impl Storage for SqliteStorage {
     fn begin(&self) -> Result<Box<dyn Tx + '_>> {
         let conn = Self::lock(&self.writer);
         conn.execute_batch("BEGIN IMMEDIATE").map_err(fail)?;
-        Ok(Box::new(SqliteTx { conn, open: true }))
+        Ok(Box::new(SqliteTx {
+            conn,
+            open: true,
+            sealer: self.sealer.as_deref(),
+        }))
     }
 
     fn read(&self) -> Result<Box<dyn Tx + '_>> {
         let conn = Self::lock(&self.reader);
         conn.execute_batch("BEGIN").map_err(fail)?;
-        Ok(Box::new(SqliteTx { conn, open: true }))
+        Ok(Box::new(SqliteTx {
+            conn,
+            open: true,
+            sealer: self.sealer.as_deref(),
+        }))
     }
 }
 
 struct SqliteTx<'a> {
     conn: MutexGuard<'a, Connection>,
     open: bool,
+    sealer: Option<&'a Sealer>,
 }
 
 impl Drop for SqliteTx<'_> {
@@ -265,7 +367,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn chunks(&mut self, doc: &DocId) -> Result<Vec<Chunk>> {
-        documents::chunks(&self.conn, doc)
+        documents::chunks(&self.conn, self.sealer, doc)
     }
 
     fn store_changes(
@@ -276,11 +378,11 @@ impl Tx for SqliteTx<'_> {
         seq: i64,
         at: Timestamp,
     ) -> Result<()> {
-        documents::store_changes(&self.conn, doc, changes, heads, seq, at)
+        documents::store_changes(&self.conn, self.sealer, doc, changes, heads, seq, at)
     }
 
     fn replace_with_snapshot(&mut self, doc: &DocId, key: &[u8], bytes: &[u8]) -> Result<()> {
-        documents::replace_with_snapshot(&self.conn, doc, key, bytes)
+        documents::replace_with_snapshot(&self.conn, self.sealer, doc, key, bytes)
     }
 
     fn change_rows(&mut self, doc: &DocId) -> Result<u64> {

@@ -6,7 +6,7 @@
 //! old one) and an updated schema snapshot (tests/integration/snapshots).
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migrations, in order: entry `i` takes a file from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -92,4 +92,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
          (SELECT coalesce(sum(length(c.bytes)), 0) FROM chunks c WHERE c.doc_id = documents.doc_id);
      -- SHA-256 of the secret the device sent with its first redemption.
      ALTER TABLE devices ADD COLUMN proof_hash BLOB;",
+    // 2 -> 3: documents sealed at rest: each one's data key, wrapped by the server's
+    // master key, and the canary that recognises the master key.
+    "CREATE TABLE doc_keys (
+         doc_id  TEXT PRIMARY KEY NOT NULL,
+         wrapped BLOB NOT NULL
+     ) WITHOUT ROWID;
+     CREATE TABLE server_meta (
+         key   TEXT PRIMARY KEY NOT NULL,
+         value BLOB NOT NULL
+     ) WITHOUT ROWID;",
 ];

@@ -1,5 +1,6 @@
 //! Sealing bytes at rest: XChaCha20-Poly1305 with a random 24-byte nonce, and the
-//! keys it uses.
+//! keys it uses. The device's store and the sync server seal the same way, with these
+//! functions: one format, one place.
 //!
 //! Three kinds of key, each 32 bytes:
 //! - the **store key**, which the host keeps in the platform's keystore (Android
@@ -23,7 +24,7 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 
 /// Bytes of every key here.
-pub(crate) const KEY_BYTES: usize = 32;
+pub const KEY_BYTES: usize = 32;
 const VERSION: u8 = 0x01;
 const NONCE_BYTES: usize = 24;
 const TAG_BYTES: usize = 16;
@@ -72,7 +73,7 @@ impl SecretKey {
     }
 
     /// Seals `plain`, bound to `aad`.
-    pub(crate) fn seal(&self, plain: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+    pub fn seal(&self, plain: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
         let mut nonce = [0u8; NONCE_BYTES];
         random(&mut nonce)?;
         let sealed = self
@@ -88,7 +89,7 @@ impl SecretKey {
 
     /// Opens a sealed value bound to `aad`; `None` if it was not sealed with this key
     /// for this place, or was changed since.
-    pub(crate) fn open(&self, sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
+    pub fn open(&self, sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
         if sealed.len() < OVERHEAD || sealed[0] != VERSION {
             return None;
         }
@@ -99,26 +100,26 @@ impl SecretKey {
     }
 
     /// This key, sealed under `wrapping` for `aad`: how data keys are kept.
-    pub(crate) fn wrap(&self, wrapping: &SecretKey, aad: &[u8]) -> Result<Vec<u8>> {
+    pub fn wrap(&self, wrapping: &SecretKey, aad: &[u8]) -> Result<Vec<u8>> {
         wrapping.seal(self.0.as_slice(), aad)
     }
 
     /// A key wrapped under `wrapping` for `aad`; `None` if `wrapping` is not the key it
     /// was wrapped with.
-    pub(crate) fn unwrap(wrapped: &[u8], wrapping: &SecretKey, aad: &[u8]) -> Option<SecretKey> {
+    pub fn unwrap(wrapped: &[u8], wrapping: &SecretKey, aad: &[u8]) -> Option<SecretKey> {
         let plain = Zeroizing::new(wrapping.open(wrapped, aad)?);
         SecretKey::from_bytes(&plain).ok()
     }
 }
 
 /// Fills `out` from the operating system's random generator.
-pub(crate) fn random(out: &mut [u8]) -> Result<()> {
+pub fn random(out: &mut [u8]) -> Result<()> {
     getrandom::fill(out)
         .map_err(|e| Error::Io(std::io::Error::other(format!("no randomness from the OS: {e}"))))
 }
 
 /// The associated data of a document's chunk row.
-pub(crate) fn chunk_aad(doc: &str, hash: &[u8]) -> Vec<u8> {
+pub fn chunk_aad(doc: &str, hash: &[u8]) -> Vec<u8> {
     let mut aad = b"passage chunk v1\0".to_vec();
     aad.extend_from_slice(doc.as_bytes());
     aad.push(0);
@@ -127,7 +128,7 @@ pub(crate) fn chunk_aad(doc: &str, hash: &[u8]) -> Vec<u8> {
 }
 
 /// The associated data of a document's wrapped data key.
-pub(crate) fn doc_key_aad(doc: &str) -> Vec<u8> {
+pub fn doc_key_aad(doc: &str) -> Vec<u8> {
     let mut aad = b"passage document key v1\0".to_vec();
     aad.extend_from_slice(doc.as_bytes());
     aad

@@ -93,6 +93,13 @@ pub fn master_key(data: &Path, key_file: Option<&Path>, may_create: bool) -> Res
         )));
     }
     let key = SecretKey::generate()?;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(data)
+        .map_err(|e| ServerError::Input(format!("cannot create {}: {e}", data.display())))?;
     write_key_file(&path, &key)?;
     Ok((key, KeyOrigin::Created(path)))
 }

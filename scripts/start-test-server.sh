@@ -10,7 +10,9 @@
 #
 # The variables: PASSAGE_TEST_SERVER_URL, PASSAGE_TEST_CASE_ID,
 # PASSAGE_TEST_TALENT_CODE (also as PASSAGE_TEST_ENROL_CODE), PASSAGE_TEST_FAMILY_CODE,
-# and PASSAGE_TEST_CASEWORKER_CODES (two codes for devices of the caseworker).
+# PASSAGE_TEST_CASEWORKER_CODES (two codes for devices of the caseworker), and for a
+# second case whose medical record the erasure test erases, PASSAGE_TEST_ERASE_CASE_ID,
+# PASSAGE_TEST_ERASE_TALENT_CODE and PASSAGE_TEST_ERASE_CASEWORKER_CODE.
 set -euo pipefail
 dir="${1:?usage: start-test-server.sh DIR}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/passage-target}"
@@ -37,7 +39,11 @@ talent="$("$server" enrol talent "$case_id" --server "$url" | code_of)"
 family="$("$server" enrol family "$case_id" --expires-in 30d | code_of)"
 laptop="$("$server" enrol caseworker "Amira Khoury" --server "$url" | code_of)"
 tablet="$("$server" enrol caseworker "Amira Khoury" --server "$url" | code_of)"
-for code in "$talent" "$family" "$laptop" "$tablet"; do
+erase_case="$("$server" case create --template be --talent "Omar Khalil" --employer "AZ Sint-Jan Brugge" \
+  --job "Physiotherapist" --caseworker "Amira Khoury")"
+erase_talent="$("$server" enrol talent "$erase_case" --server "$url" | code_of)"
+erase_caseworker="$("$server" enrol caseworker "Amira Khoury" --server "$url" | code_of)"
+for code in "$talent" "$family" "$laptop" "$tablet" "$erase_talent" "$erase_caseworker"; do
   [ -n "$code" ] || { echo "start-test-server.sh: an enrolment code is missing" >&2; exit 1; }
 done
 
@@ -48,5 +54,8 @@ export PASSAGE_TEST_TALENT_CODE="$talent"
 export PASSAGE_TEST_ENROL_CODE="$talent"
 export PASSAGE_TEST_FAMILY_CODE="$family"
 export PASSAGE_TEST_CASEWORKER_CODES="$laptop $tablet"
+export PASSAGE_TEST_ERASE_CASE_ID="$erase_case"
+export PASSAGE_TEST_ERASE_TALENT_CODE="$erase_talent"
+export PASSAGE_TEST_ERASE_CASEWORKER_CODE="$erase_caseworker"
 VARS
 echo "start-test-server.sh: passage-server on $url (pid $(cat "$dir/pid"))" >&2

@@ -270,6 +270,18 @@ impl Store {
         })
     }
 
+    /// Erases the case's medical record (caseworkers): destroyed on this device at
+    /// once, on the server and every other device at their next sync. It cannot be
+    /// undone.
+    pub fn erase_medical(&self, case_id: String) -> Result<()> {
+        guard("erase_medical", || {
+            let case = self::case_id(&case_id)?;
+            self.core.erase_medical(&case)?;
+            self.tell_cases_changed(vec![case.to_string()]);
+            Ok(())
+        })
+    }
+
     /// Open conflicts on critical fields (medical ones only for roles that read them).
     pub fn conflicts(&self, case_id: String, locale: Locale) -> Result<Vec<Conflict>> {
         guard("conflicts", || {

@@ -59,6 +59,18 @@ mirror_enum! {
 }
 
 mirror_enum! {
+    /// How far a history entry's author can be believed.
+    Trust = passage_core::history::Trust {
+        /// The server received the change from the person and role it names.
+        Vouched,
+        /// The server received it from someone else: show the vouched author.
+        Disputed,
+        /// Not vouched for yet (not synced, or from before the server kept records).
+        Unvouched,
+    }
+}
+
+mirror_enum! {
     TaskStatus = model::TaskStatus { Todo, InProgress, Done, Blocked, NotApplicable }
 }
 

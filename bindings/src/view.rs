@@ -18,7 +18,7 @@ use passage_core::template::Catalogue;
 
 use crate::types::{
     CriticalField, DocKind, FamilyTravel, FitnessDecision, ModuleStatus, Owner, PdoDayStatus, PermitDecision,
-    Relation, ReminderKind, Role, StageId, StageProgress, TaskStatus,
+    Relation, ReminderKind, Role, StageId, StageProgress, TaskStatus, Trust,
 };
 
 /// One case on this device, for a list of cases.
@@ -303,6 +303,24 @@ pub struct HistoryEntry {
     pub target: Option<String>,
     /// The Automerge change hash (hex).
     pub change: String,
+    /// What the sync server vouched for: who it received the change from, and when.
+    /// Show this author where there is one; `by`, `role` and `at` are the change's
+    /// own claim.
+    pub vouched: Option<Voucher>,
+    /// How the claim compares with what the server vouched for.
+    pub trust: Trust,
+}
+
+/// What the server vouched for about a change.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct Voucher {
+    /// The person of the device the server received the change from.
+    pub name: String,
+    /// That device's role; none when the server made the change itself.
+    pub role: Option<Role>,
+    pub received_at: SystemTime,
+    /// Whether this device delivered the change.
+    pub own: bool,
 }
 
 fn date(d: chrono::NaiveDate) -> String {
@@ -607,6 +625,13 @@ impl From<passage_core::history::HistoryEntry> for HistoryEntry {
             edit: h.edit,
             target: h.target,
             change: h.change,
+            vouched: h.vouched.map(|v| Voucher {
+                name: v.name,
+                role: v.role.map(Role::from),
+                received_at: SystemTime::from(v.received_at),
+                own: v.own,
+            }),
+            trust: h.trust.into(),
         }
     }
 }

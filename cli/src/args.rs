@@ -391,6 +391,13 @@ pub(crate) enum MedicalCmd {
         #[arg(long, value_name = "DATE", value_parser = date)]
         valid_until: Option<NaiveDate>,
     },
+    /// Erase the case's medical record here, then on the server and every device at
+    /// their next sync (caseworkers; GDPR Art. 17). It cannot be undone: --yes says you
+    /// mean it
+    Erase {
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

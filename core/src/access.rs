@@ -70,11 +70,13 @@ pub enum Action {
     RecordAppointment,
     RecordMedicalResults,
     SetFitToTravel,
+    /// Erase (crypto-shred) a case's medical record on every device and the server.
+    EraseMedical,
 }
 
 impl Action {
     /// Every action, for tables and tests.
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 23] = [
         Action::ReadJourney,
         Action::ReadMedical,
         Action::ReadArrivalPlan,
@@ -97,6 +99,7 @@ impl Action {
         Action::RecordAppointment,
         Action::RecordMedicalResults,
         Action::SetFitToTravel,
+        Action::EraseMedical,
     ];
 
     fn describe(self) -> &'static str {
@@ -123,6 +126,7 @@ impl Action {
             Action::RecordAppointment => "record a medical appointment",
             Action::RecordMedicalResults => "record medical results",
             Action::SetFitToTravel => "set the fit-to-travel decision",
+            Action::EraseMedical => "erase the medical record",
         }
     }
 }

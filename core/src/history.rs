@@ -5,12 +5,15 @@
 //! document through sync and needs no table of its own. Notes name ids and statuses,
 //! never medical values.
 
+use std::collections::HashMap;
+
 use automerge::{AutoCommit, ChangeHash, ReadDoc};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{Identity, Role};
 use crate::ids::DocKind;
+pub use crate::store::Voucher;
 
 /// Version of the note format.
 const NOTE_VERSION: u32 = 1;
@@ -50,6 +53,11 @@ impl ChangeNote {
 }
 
 /// One entry of a case's timeline.
+///
+/// `at`, `by` and `role` are what the change itself claims (its note and timestamp,
+/// written by whichever device made it); `vouched` is what the sync server vouched
+/// for (who it received the change from, and when), and `trust` says how the two
+/// compare. Show the vouched author where there is one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct HistoryEntry {
     pub at: DateTime<Utc>,
@@ -60,14 +68,47 @@ pub struct HistoryEntry {
     pub target: Option<String>,
     /// Hash of the Automerge change (hex).
     pub change: String,
+    pub vouched: Option<Voucher>,
+    pub trust: Trust,
 }
 
-/// The entries of one document, in change order.
-pub(crate) fn entries(doc: &mut AutoCommit, kind: DocKind) -> Vec<HistoryEntry> {
+/// How far a history entry's author can be believed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trust {
+    /// The server received the change from the person and role it names.
+    Vouched,
+    /// The server received the change from someone else than it names (or it names
+    /// no one): the vouched author is the one to show, the claim is not to be believed.
+    Disputed,
+    /// The server has not vouched for it: a change of this device not synced yet, or
+    /// one the server received before it kept such records.
+    Unvouched,
+}
+
+/// How a change's claim compares with the server's word.
+fn trust(note: Option<&ChangeNote>, vouched: Option<&Voucher>) -> Trust {
+    match (note, vouched) {
+        (_, None) => Trust::Unvouched,
+        (Some(note), Some(v)) if v.role == Some(note.role) && v.name == note.by => Trust::Vouched,
+        // The server's own changes name it as a caseworker-like identity.
+        (Some(note), Some(v)) if v.role.is_none() && v.name == note.by => Trust::Vouched,
+        _ => Trust::Disputed,
+    }
+}
+
+/// The entries of one document, in change order, with what the server vouched for.
+pub(crate) fn entries(
+    doc: &mut AutoCommit,
+    kind: DocKind,
+    vouchers: &HashMap<ChangeHash, Voucher>,
+) -> Vec<HistoryEntry> {
     doc.get_changes_meta(&[])
         .into_iter()
         .map(|meta| {
             let note = meta.message.as_deref().and_then(ChangeNote::decode);
+            let vouched = vouchers.get(&meta.hash).cloned();
+            let trust = trust(note.as_ref(), vouched.as_ref());
             HistoryEntry {
                 at: DateTime::from_timestamp(meta.timestamp, 0).unwrap_or_default(),
                 by: note
@@ -80,6 +121,8 @@ pub(crate) fn entries(doc: &mut AutoCommit, kind: DocKind) -> Vec<HistoryEntry> 
                     .map_or_else(|| "change".to_owned(), |n| n.edit.clone()),
                 target: note.and_then(|n| n.target),
                 change: meta.hash.to_string(),
+                vouched,
+                trust,
             }
         })
         .collect()

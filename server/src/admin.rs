@@ -418,6 +418,53 @@ pub fn rekey(
     Ok(())
 }
 
+/// `erase CASE --yes`: the case's medical record, crypto-shredded: its data key
+/// destroyed and its chunks deleted here, and every device that holds it told at its
+/// next sync. The audit log records the erasure, not the data.
+pub fn erase(
+    storage: &SqliteStorage,
+    out: &mut dyn Write,
+    case: &str,
+    yes: bool,
+    now: Timestamp,
+) -> Result<()> {
+    let case = case_id(case)?;
+    if !yes {
+        return Err(ServerError::Input(
+            "erasing the medical record cannot be undone: add --yes to erase it".into(),
+        ));
+    }
+    let doc = case.doc(passage_core::DocKind::Medical);
+    let mut tx = storage.begin()?;
+    require_case(&mut *tx, &case)?;
+    if tx.is_erased(&doc)? {
+        writeln!(out, "the medical record of case {case} was erased before")?;
+        return Ok(());
+    }
+    tx.erase_document(&doc, None, now)?;
+    tx.audit(&AuditEntry {
+        at: now,
+        device: None,
+        role: None,
+        action: "erase".into(),
+        case: Some(case.clone()),
+        doc: Some(doc),
+        allowed: true,
+        reason: Some("erased by an admin: its key destroyed, its chunks deleted".into()),
+        bytes_in: 0,
+        bytes_out: 0,
+    })?;
+    tx.commit()?;
+    if let Err(error) = storage.scrub() {
+        tracing::warn!(%error, "the database's free pages could not be scrubbed after the erasure");
+    }
+    writeln!(
+        out,
+        "the medical record of case {case} is erased; devices that hold it erase it at their next sync"
+    )?;
+    Ok(())
+}
+
 /// `audit [--case ID] [--limit N]`: newest first.
 pub fn audit(storage: &dyn Storage, out: &mut dyn Write, case: Option<&str>, limit: u32) -> Result<()> {
     let case = case.map(case_id).transpose()?;

@@ -62,6 +62,13 @@ pub enum Command {
         /// The file to create.
         to: PathBuf,
     },
+    /// Erase a case's medical record on the server, and on every device that holds it
+    /// at its next sync (GDPR Art. 17). It cannot be undone: --yes says you mean it.
+    Erase {
+        case: String,
+        #[arg(long)]
+        yes: bool,
+    },
     /// Seal the documents under a new key from now on. Stop the server first, and
     /// start it again with the new key.
     Rekey {

@@ -52,17 +52,21 @@ pub fn sorted_heads(doc: &mut AutoCommit) -> Vec<ChangeHash> {
 }
 
 /// Stores changes that `doc` already holds (applied or committed in memory), with the
-/// document's new heads and a new sequence number; compacts when due.
+/// document's new heads and a new sequence number, and who they came from (`author`:
+/// the device, or `None` for the server's own); compacts when due.
 pub fn store(
     tx: &mut dyn Tx,
     id: &DocId,
     doc: &mut AutoCommit,
     rows: &[(ChangeHash, Vec<u8>)],
+    author: Option<i64>,
     now: Timestamp,
 ) -> Result<()> {
     let heads = sorted_heads(doc);
     let seq = tx.next_seq()?;
     tx.store_changes(id, rows, &heads, seq, now)?;
+    let hashes: Vec<ChangeHash> = rows.iter().map(|(h, _)| *h).collect();
+    tx.record_authors(id, &hashes, author, now)?;
     if tx.change_rows(id)? >= COMPACT_AT_ROWS {
         compact(tx, id, doc, &heads)?;
     }
@@ -111,7 +115,7 @@ pub fn write_arrival_plan(tx: &mut dyn Tx, case: &CaseId, journey: &Journey, now
         passage_core::doc::write_arrival_plan(&mut doc, &id, &plan, &server_identity(), instant(now))?;
     if let Some(hash) = written {
         let row = last_row(&mut doc, &id, hash)?;
-        store(tx, &id, &mut doc, &[row], now)?;
+        store(tx, &id, &mut doc, &[row], None, now)?;
     }
     Ok(())
 }
@@ -144,7 +148,7 @@ pub fn create_case(
             .into_iter()
             .map(|h| last_row(&mut doc, &id, h))
             .collect::<Result<Vec<_>>>()?;
-        store(tx, &id, &mut doc, &rows, now)?;
+        store(tx, &id, &mut doc, &rows, None, now)?;
     }
     let journey =
         journey.ok_or_else(|| ServerError::Input("a new case was made without a journey".into()))?;

@@ -168,6 +168,9 @@ pub struct EnrolAnswer {
     pub role: String,
     pub cases: Vec<String>,
     pub expires_at: Option<String>,
+    /// The person the device speaks for, as the server knows them (the case's talent,
+    /// the caseworker); what the server vouches for in the history of its changes.
+    pub person: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -240,6 +243,7 @@ pub fn redeem(
         role: device.role.as_str().to_owned(),
         cases,
         expires_at: device.expires_at.map(crate::time_text),
+        person: device.person().map(str::to_owned),
     })
 }
 

@@ -99,6 +99,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             Ok(())
         }
         Command::Rekey { new_key_file } => admin::rekey(&storage, out, &new_key_file, now),
+        Command::Erase { case, yes } => admin::erase(&storage, out, &case, yes, now),
     }
 }
 

@@ -53,6 +53,18 @@ pub(crate) fn run(ctx: &Ctx, cmd: MedicalCmd) -> Result<()> {
             };
             ctx.edit(&edit, created(label::DONE_VACCINATION_RECORDED))
         }
+        MedicalCmd::Erase { yes } => {
+            ctx.require(Action::EraseMedical)?;
+            if !yes {
+                return Err(crate::error::CliError::Input(
+                    "erasing the medical record cannot be undone: add --yes to erase it".into(),
+                ));
+            }
+            let store = ctx.open()?;
+            let case = ctx.select(&store, Action::EraseMedical)?;
+            store.erase_medical(&case)?;
+            ctx.print(&format!("{}\n", ctx.text.label(label::DONE_MEDICAL_ERASED)))
+        }
         MedicalCmd::Fitness {
             decision,
             on,

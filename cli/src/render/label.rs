@@ -105,6 +105,11 @@ labels! {
     DONE_TASK_RETIRED = "done.task_retired", "retired task";
     DONE_MODULE_ADDED = "done.module_added", "added module";
     DONE_NOTHING_CHANGED = "done.nothing_changed", "no task or module changed";
+    DONE_MEDICAL_ERASED = "done.medical_erased", "medical record erased; the next sync erases it on the server and every device";
+
+    // Who the server vouches made a change (history)
+    NOTE_CLAIMED = "note.claimed", "claimed";
+    NOTE_NOT_VOUCHED = "note.not_vouched", "not vouched for by the server yet";
 
     // Enrolment and sync
     HEADING_SYNC = "heading.sync", "Sync";

@@ -4,7 +4,7 @@
 use passage_core::arrival_plan::ArrivalPlan;
 use passage_core::conflict::Conflict;
 use passage_core::doc::journey::UpgradeReport;
-use passage_core::history::HistoryEntry;
+use passage_core::history::{HistoryEntry, Trust};
 use passage_core::{CaseSummary, StoreStats};
 
 use super::journey::segments;
@@ -90,17 +90,40 @@ pub(crate) fn conflicts(t: &Text, conflicts: &[Conflict]) -> String {
     out
 }
 
+/// The timeline. Each line names who the server vouches made the change (received from
+/// their device); a change that claims someone else says so, and one the server has
+/// not vouched for yet shows its own claim, marked.
 pub(crate) fn history(t: &Text, entries: &[HistoryEntry]) -> String {
     let mut out = String::new();
     put!(out, "{}", t.label(label::HEADING_HISTORY));
+    let role_word = |role: Option<passage_core::Role>| role.map_or_else(|| "—".to_owned(), |r| t.word(&r));
     for e in entries {
-        let role = e.role.map_or_else(|| "—".to_owned(), |r| t.word(&r));
         let target = e.target.as_deref().unwrap_or("");
+        let (at, by, role, mark) = match (&e.vouched, e.trust) {
+            (Some(v), Trust::Vouched) => (e.at, v.name.clone(), role_word(v.role), String::new()),
+            (Some(v), _) => (
+                v.received_at,
+                v.name.clone(),
+                role_word(v.role),
+                format!(
+                    "  ({}: {} {} {})",
+                    t.label(label::NOTE_CLAIMED),
+                    e.by,
+                    role_word(e.role),
+                    utc(&e.at)
+                ),
+            ),
+            (None, _) => (
+                e.at,
+                e.by.clone(),
+                role_word(e.role),
+                format!("  ({})", t.label(label::NOTE_NOT_VOUCHED)),
+            ),
+        };
         put!(
             out,
-            "  {}  {}  {role}  {}  {}  {target}",
-            utc(&e.at),
-            e.by,
+            "  {}  {by}  {role}  {}  {}  {target}{mark}",
+            utc(&at),
             e.doc,
             e.edit
         );

@@ -296,6 +296,40 @@ fn a_talent_and_a_caseworker_converge_through_the_server() {
         assert_has(&status, &["Documents waiting to be sent: 0", &server.url()]);
         assert!(!status.contains("Last error"), "{status}");
     }
+
+    // History names who the server received each change from; all of it synced, so
+    // the server vouched for every line.
+    let history = on(&laptop, AMIRA, &["history"]);
+    assert_has(
+        &history,
+        &[
+            "Rana Haddad",
+            "appointment.add",
+            "Amira Khoury",
+            "permit.decision",
+        ],
+    );
+    assert!(
+        !history.contains("not vouched") && !history.contains("claimed"),
+        "{history}"
+    );
+
+    // Erasing the medical record: asked twice, then gone on both devices.
+    failing(&laptop, &["medical", "erase"], 2);
+    failing(&phone, &["medical", "erase", "--yes"], 3);
+    let erased = on(&laptop, AMIRA, &["medical", "erase", "--yes"]);
+    assert_has(&erased, &["medical record erased"]);
+    sync(&laptop, AMIRA);
+    sync(&phone, RANA);
+    for device in [&phone, &laptop] {
+        let e = failing(device, &["medical", "show"], 4);
+        assert!(e.contains("erased"), "{e}");
+    }
+    assert_eq!(
+        json(&phone, &["show"]),
+        json(&laptop, &["show"]),
+        "the journeys stay"
+    );
 }
 
 #[test]

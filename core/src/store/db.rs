@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::ids::{CaseId, DocId};
 
 /// The schema version this build writes. `PRAGMA user_version` holds the file's.
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
 
 /// Migrations, in order: entry `i` takes a file from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -65,6 +65,21 @@ const MIGRATIONS: &[&str] = &[
          doc_id  TEXT PRIMARY KEY NOT NULL,
          wrapped BLOB NOT NULL
      );",
+    // 4 -> 5: what the server vouched for about each change (`vouch.rs`), and erased
+    // documents (`erase.rs`).
+    "CREATE TABLE vouchers (
+         doc_id  TEXT NOT NULL,
+         hash    BLOB NOT NULL,
+         -- JSON, sealed under the document's key in a sealed store.
+         voucher BLOB NOT NULL,
+         PRIMARY KEY (doc_id, hash)
+     ) WITHOUT ROWID;
+     CREATE TABLE erased (
+         doc_id    TEXT PRIMARY KEY NOT NULL,
+         erased_at INTEGER NOT NULL,
+         -- 0: the server is still to be told; 1: done; 2: the server refused.
+         state     INTEGER NOT NULL
+     ) WITHOUT ROWID;",
 ];
 
 /// How hard a commit waits for the disk.

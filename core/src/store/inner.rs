@@ -34,6 +34,9 @@ impl Inner {
         self.identity.role.require(Action::ReadJourney)?;
         let mut found = Vec::new();
         for kind in self.readable_kinds() {
+            if self.erasure(&case.doc(kind))?.is_some() {
+                continue;
+            }
             let loaded = self.loaded(&case.doc(kind))?;
             found.extend(conflict::list(&loaded.doc, kind));
         }
@@ -44,8 +47,13 @@ impl Inner {
         self.identity.role.require(Action::ReadHistory)?;
         let mut entries = Vec::new();
         for kind in self.readable_kinds() {
-            let loaded = self.loaded(&case.doc(kind))?;
-            entries.extend(history::entries(&mut loaded.doc, kind));
+            let id = case.doc(kind);
+            if self.erasure(&id)?.is_some() {
+                continue;
+            }
+            let vouchers = self.db.vouchers(&id)?;
+            let loaded = self.loaded(&id)?;
+            entries.extend(history::entries(&mut loaded.doc, kind, &vouchers));
         }
         Ok(history::merge(entries))
     }
@@ -57,6 +65,18 @@ impl Inner {
             .into_iter()
             .filter(|kind| self.require_read(*kind).is_ok())
             .collect()
+    }
+
+    /// Starts a new Automerge actor for this store's next changes. Done after each
+    /// sync that delivered this device's changes: an actor is then used for one batch
+    /// only, so that no change of another device can ever take its next sequence
+    /// number (the server refuses changes under another device's actor, and this makes
+    /// sure the device itself never needs one it has lost).
+    pub(super) fn rotate_actor(&mut self) {
+        self.actor = ActorId::random();
+        for loaded in self.docs.values_mut() {
+            loaded.doc.set_actor(self.actor.clone());
+        }
     }
 
     pub(super) fn now_secs(&self) -> i64 {
@@ -93,6 +113,9 @@ impl Inner {
         if !self.docs.contains_key(id) {
             let rows = self.db.chunks(id)?;
             if rows.is_empty() {
+                if self.erasure(id)?.is_some() {
+                    return Err(Error::NotFound(format!("document {id} was erased")));
+                }
                 return Err(Error::NotFound(format!("document {id}")));
             }
             let doc = loaded::load(id, rows, self.actor.clone())?;
@@ -174,6 +197,10 @@ impl Inner {
     /// Decodes, applies and stores changes from another replica; see
     /// [`super::Store::receive_changes`]. The caller checked the role.
     pub(super) fn receive(&mut self, doc: &DocId, changes: &[Vec<u8>]) -> Result<usize> {
+        // An erased document never comes back, whatever a peer still sends of it.
+        if self.erasure(doc)?.is_some() {
+            return Ok(0);
+        }
         let inner = self;
         let decoded = changes
             .iter()

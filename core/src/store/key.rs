@@ -160,6 +160,35 @@ impl Keys {
             .seal(plain, &crypt::chunk_aad(&doc.to_string(), hash))
     }
 
+    /// Seals something else of a document (a voucher) under its data key, bound to
+    /// `aad`.
+    pub(crate) fn seal_for(
+        &self,
+        conn: &Connection,
+        doc: &DocId,
+        aad: &[u8],
+        plain: &[u8],
+    ) -> Result<Vec<u8>> {
+        self.doc_key_or_new(conn, doc)?.seal(plain, aad)
+    }
+
+    /// Opens what [`Keys::seal_for`] sealed; `None` if it does not open (or the
+    /// document has no key any more).
+    pub(crate) fn open_for(
+        &self,
+        conn: &Connection,
+        doc: &DocId,
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Option<Vec<u8>>> {
+        Ok(self.doc_key(conn, doc)?.and_then(|key| key.open(sealed, aad)))
+    }
+
+    /// Forgets a document's data key (its row is being deleted).
+    pub(crate) fn forget(&self, doc: &DocId) {
+        self.docs.borrow_mut().remove(doc);
+    }
+
     /// Opens a chunk, or says which and why it does not open.
     pub(crate) fn open_chunk(
         &self,

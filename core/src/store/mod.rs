@@ -7,6 +7,7 @@
 //! memory never runs ahead of the file.
 
 mod db;
+mod erase;
 mod inner;
 mod key;
 pub(crate) mod loaded;
@@ -14,6 +15,7 @@ mod options;
 mod reminders;
 mod sync;
 mod sync_db;
+mod vouch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +33,7 @@ use self::loaded::LoadedDoc;
 pub use self::loaded::{MAX_CHUNK_BYTES, MAX_DOC_BYTES};
 pub use self::options::{CaseSummary, CompactionPolicy, StoreOptions, StoreStats};
 pub use self::sync::{HeldDocument, PUSH_BUDGET_BYTES, SyncApplied, SyncServer, SyncState};
+pub use self::vouch::Voucher;
 use crate::access::{Action, Identity};
 use crate::arrival_plan::{self, ArrivalPlan};
 use crate::conflict::{self, Conflict};
@@ -66,7 +69,7 @@ impl Store {
         if key::is_sealed(&db)? {
             return Err(Error::KeyRequired);
         }
-        Ok(Self::from_db(db, identity, options))
+        Self::from_db(db, identity, options)
     }
 
     /// Opens (creating if needed) the store at `path`, sealed at rest under the key
@@ -84,7 +87,7 @@ impl Store {
         let id = key::store_id(&db)?;
         let store_key = keys.store_key(&id)?;
         key::unlock(&mut db, store_key)?;
-        Ok(Self::from_db(db, identity, options))
+        Self::from_db(db, identity, options)
     }
 
     fn open_db(path: &Path, identity: &Identity, options: &StoreOptions) -> Result<Db> {
@@ -100,8 +103,14 @@ impl Store {
         Ok(db)
     }
 
-    fn from_db(db: Db, identity: Identity, options: StoreOptions) -> Store {
-        Store {
+    /// The store over an opened (and unlocked) file. An enrolled device writes the
+    /// name the server knows it by into its history, whatever name it was opened
+    /// with: the server vouches for that name.
+    fn from_db(db: Db, mut identity: Identity, options: StoreOptions) -> Result<Store> {
+        if let Some(person) = sync::enrolled_person(&db)? {
+            identity.name = person;
+        }
+        Ok(Store {
             inner: Mutex::new(Inner {
                 db,
                 identity,
@@ -110,7 +119,7 @@ impl Store {
                 docs: HashMap::new(),
                 uses: 0,
             }),
-        }
+        })
     }
 
     /// The store's stable id, by which the host keeps its key.

@@ -46,12 +46,21 @@ mod key {
     /// not completed yet, so that a retry (after a lost answer, even after the app was
     /// killed) proves it comes from the device that redeemed the code.
     pub(super) const ENROL_PROOF: &str = "enrol_proof/";
+    /// The person the device speaks for, as the server knows them (the case's talent,
+    /// the caseworker): the name written into the history of its changes once
+    /// enrolled.
+    pub(super) const PERSON: &str = "person";
+}
+
+/// The person this device was enrolled as, if it was.
+pub(super) fn enrolled_person(db: &super::db::Db) -> Result<Option<String>> {
+    Ok(db.meta(key::PERSON)?.filter(|p| !p.trim().is_empty()))
 }
 
 /// Whether a named value is a secret, sealed in a sealed store: the device token, and
 /// the proof of an enrolment in progress.
 pub(crate) fn is_secret(name: &str) -> bool {
-    name == key::TOKEN || name.starts_with(key::ENROL_PROOF)
+    name == key::TOKEN || name == key::PERSON || name.starts_with(key::ENROL_PROOF)
 }
 
 /// A document the server refused changes of. Its local changes stay on the device and
@@ -79,6 +88,9 @@ pub struct SyncServer {
     pub role: Option<Role>,
     /// When the token stops being accepted (family tokens expire).
     pub expires_at: Option<DateTime<Utc>>,
+    /// The person the device speaks for, as the server knows them: from then on the
+    /// name in the history of this device's changes, and in the tasks it completes.
+    pub person: Option<String>,
 }
 
 impl std::fmt::Debug for SyncServer {
@@ -89,6 +101,7 @@ impl std::fmt::Debug for SyncServer {
             .field("token", &"<secret>")
             .field("role", &self.role)
             .field("expires_at", &self.expires_at)
+            .field("person", &self.person.as_ref().map(|_| "<name>"))
             .finish()
     }
 }
@@ -208,7 +221,16 @@ impl Store {
                 .map(|(doc, heads)| DocHeads { doc, heads })
                 .collect()
         });
-        Ok(SyncRequest { known, pushes, full })
+        let erase = match held_mode {
+            Held::Skip => inner.pending_erasures()?,
+            Held::Only(_) => Vec::new(),
+        };
+        Ok(SyncRequest {
+            known,
+            pushes,
+            full,
+            erase,
+        })
     }
 
     /// Applies the server's answer: stores the changes it sent, then records its heads
@@ -216,12 +238,22 @@ impl Store {
     /// sends.
     pub fn sync_apply(&self, request: &SyncRequest, response: &SyncResponse) -> Result<SyncApplied> {
         let mut inner = self.lock();
+        // Erased, here and everywhere: before anything else of the answer, so that
+        // nothing it carries can bring the document back.
+        for doc in &response.erased {
+            inner.erased_by_server(doc)?;
+        }
         let pushed: HashSet<&DocId> = request.pushes.iter().map(|p| &p.doc).collect();
+        let now = inner.options.clock.now();
         let mut received = 0;
         let mut changed = Vec::new();
         let mut repush = Vec::new();
+        let mut delivered = false;
         for pull in &response.docs {
             inner.require_read(pull.doc.kind)?;
+            if inner.erasure(&pull.doc)?.is_some() {
+                continue;
+            }
             // An empty list of heads means "the heads you sent for this document".
             let heads = if pull.heads.is_empty() {
                 match request.pushes.iter().find(|p| p.doc == pull.doc) {
@@ -246,11 +278,19 @@ impl Store {
                 changed.push(pull.doc.clone());
             }
             received += new_here;
-            if pushed.contains(&pull.doc) && pull.missing.is_empty() {
-                // Accepted: a hold on this document, if any, is over.
+            let vouchers = pulled_vouchers(pull);
+            inner.db.record_vouchers(&pull.doc, &vouchers)?;
+            if let Some(push) = request.pushes.iter().find(|p| p.doc == pull.doc)
+                && pull.missing.is_empty()
+            {
+                // Accepted: a hold on this document, if any, is over, and the server
+                // now vouches that these changes came from this device.
                 inner
                     .db
                     .set_meta(&[(&format!("{}{}", key::HELD, pull.doc), None)])?;
+                let own = own_vouchers(&inner, push, now)?;
+                inner.db.record_vouchers(&pull.doc, &own)?;
+                delivered |= !push.changes.is_empty();
             }
             let exists = inner.db.document_exists(&pull.doc)?;
             if !exists {
@@ -266,12 +306,22 @@ impl Store {
             }
             inner.db.record_server_heads(&pull.doc, &heads, in_step)?;
         }
+        if delivered {
+            inner.rotate_actor();
+        }
         Ok(SyncApplied {
             status: response.status,
             received,
             changed,
             repush,
         })
+    }
+
+    /// The server refused to erase `doc`: it stays erased on this device, and the
+    /// device stops asking (the client records the server's reason as the sync's
+    /// error).
+    pub fn erasure_refused(&self, doc: &DocId) -> Result<()> {
+        self.lock().erasure_refused(doc)
     }
 
     /// Records where this device syncs (enrolment). Moving to another server forgets
@@ -286,6 +336,9 @@ impl Store {
         }
         let role = server.role.map(|r| r.as_str());
         let expires = server.expires_at.map(crate::time::instant_text);
+        if let Some(person) = server.person.as_deref().filter(|p| !p.trim().is_empty()) {
+            inner.identity.name = person.to_owned();
+        }
         let proofs: Vec<String> = inner
             .db
             .meta_with_prefix(key::ENROL_PROOF)?
@@ -297,6 +350,7 @@ impl Store {
             (key::TOKEN, Some(server.token.as_str())),
             (key::ROLE, role),
             (key::EXPIRES, expires.as_deref()),
+            (key::PERSON, server.person.as_deref()),
         ];
         // Enrolled: the proofs of attempts are of no more use.
         values.extend(proofs.iter().map(|k| (k.as_str(), None)));
@@ -349,11 +403,13 @@ impl Store {
             .db
             .meta(key::EXPIRES)?
             .and_then(|t| crate::time::parse_instant(&t).ok());
+        let person = inner.db.meta(key::PERSON)?;
         Ok(Some(SyncServer {
             url,
             token,
             role,
             expires_at,
+            person,
         }))
     }
 
@@ -449,6 +505,64 @@ fn heads_after(base: &[ChangeHash], added: &[automerge::Change]) -> Vec<ChangeHa
         }
     }
     heads.into_iter().collect()
+}
+
+/// The vouchers of a pull's changes, from the server's authors.
+fn pulled_vouchers(pull: &crate::sync::wire::Pull) -> Vec<(ChangeHash, crate::store::Voucher)> {
+    if pull.authors.len() != pull.changes.len() {
+        return Vec::new();
+    }
+    pull.changes
+        .iter()
+        .zip(&pull.authors)
+        .filter_map(|(bytes, author)| {
+            let author = author.as_ref()?;
+            let hash = super::loaded::guarded(|| automerge::Change::try_from(bytes.as_slice()).ok())
+                .ok()??
+                .hash();
+            Some((
+                hash,
+                crate::store::Voucher {
+                    role: author.role,
+                    name: author.name.clone(),
+                    received_at: DateTime::from_timestamp(author.received_at, 0).unwrap_or_default(),
+                    own: false,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Vouchers for this device's own changes, which the server just accepted.
+fn own_vouchers(
+    inner: &super::inner::Inner,
+    push: &Push,
+    now: DateTime<Utc>,
+) -> Result<Vec<(ChangeHash, crate::store::Voucher)>> {
+    let name = inner
+        .db
+        .meta(key::PERSON)?
+        .unwrap_or_else(|| inner.identity.name.clone());
+    Ok(push
+        .changes
+        .iter()
+        .filter_map(|bytes| {
+            super::loaded::guarded(|| automerge::Change::try_from(bytes.as_slice()).ok())
+                .ok()
+                .flatten()
+        })
+        .map(|change| {
+            (
+                change.hash(),
+                crate::store::Voucher {
+                    role: Some(inner.identity.role),
+                    name: name.clone(),
+                    received_at: now,
+                    own: true,
+                },
+            )
+        })
+        .collect())
 }
 
 /// Which documents a request carries, as to holds.

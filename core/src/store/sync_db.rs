@@ -32,8 +32,9 @@ impl Db {
             .conn
             .prepare_cached(
                 "SELECT d.doc_id, s.server_heads FROM documents d LEFT JOIN sync_state s USING (doc_id)
-                 WHERE s.doc_id IS NULL
-                    OR EXISTS (SELECT 1 FROM chunks c WHERE c.doc_id = d.doc_id AND c.rowid > s.synced_rowid)
+                 WHERE d.doc_id NOT IN (SELECT doc_id FROM erased)
+                   AND (s.doc_id IS NULL
+                        OR EXISTS (SELECT 1 FROM chunks c WHERE c.doc_id = d.doc_id AND c.rowid > s.synced_rowid))
                  ORDER BY d.created_at, d.doc_id",
             )
             .map_err(|e| self.fail(e))?;

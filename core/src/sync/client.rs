@@ -121,6 +121,8 @@ pub struct SyncReport {
     /// Documents whose changes the server refused in this sync, now held on the
     /// device (see [`crate::sync::HeldDocument`]); the other documents synced.
     pub held: Vec<DocId>,
+    /// Documents erased on this device that the server refused to erase.
+    pub erasures_refused: Vec<DocId>,
 }
 
 impl SyncReport {
@@ -157,6 +159,9 @@ struct EnrolAnswer {
     cases: Vec<String>,
     #[serde(default)]
     expires_at: Option<String>,
+    /// The person the server knows this device by.
+    #[serde(default)]
+    person: Option<String>,
 }
 
 impl SyncClient {
@@ -241,6 +246,7 @@ impl SyncClient {
             token: answer.token,
             role: Some(role),
             expires_at,
+            person: answer.person.filter(|p| !p.trim().is_empty()),
         };
         blocking(&store, move |s| s.set_sync_server(&record)).await?;
         Ok(Enrolment {
@@ -324,6 +330,7 @@ impl SyncClient {
                     .body(body.clone())
             };
             let sent: Vec<DocId> = request.pushes.iter().map(|p| p.doc.clone()).collect();
+            let erasing = request.erase.clone();
             let (answer, retries) = match self.send(build, wire::MAX_BODY_BYTES, sync_answer, rng).await {
                 Ok(answer) => answer,
                 // One document's refused change must not stop every other document:
@@ -336,6 +343,21 @@ impl SyncClient {
                     report.rounds += 1;
                     hold(store, &doc, path.as_deref(), &message).await?;
                     report.held.push(doc);
+                    continue;
+                }
+                // The server will not erase a document this device erased (the case
+                // moved to another caseworker, say): it stays erased here, and the
+                // device stops asking; the rest syncs.
+                Err(Error::ForbiddenWrite {
+                    doc: Some(doc),
+                    message,
+                    ..
+                }) if erasing.contains(&doc) => {
+                    report.rounds += 1;
+                    tracing::info!(doc = %doc, reason = %message, "the server refused an erasure");
+                    let refused = doc.clone();
+                    blocking(store, move |s| s.erasure_refused(&refused)).await?;
+                    report.erasures_refused.push(doc);
                     continue;
                 }
                 Err(e) => return Err(e),

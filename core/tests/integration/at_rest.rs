@@ -86,6 +86,7 @@ fn fill(store: &Store) -> passage_core::CaseId {
             token: TOKEN.into(),
             role: Some(Role::Caseworker),
             expires_at: None,
+            person: None,
         })
         .expect("token");
     case

@@ -150,6 +150,7 @@ async fn answer(socket: &mut TcpStream, reply: Reply) {
             let body = wire::encode(&SyncResponse {
                 status: SyncStatus::Complete,
                 docs: vec![],
+                erased: vec![],
             });
             let half = body.len() / 2;
             let headers = vec![("Content-Type", wire::CONTENT_TYPE.into())];
@@ -193,6 +194,7 @@ fn enrolled(store: &Store, url: &str, role: Role) {
             token: "device-token".into(),
             role: Some(role),
             expires_at: None,
+            person: None,
         })
         .expect("server recorded");
 }
@@ -207,11 +209,13 @@ fn in_step(store: &Store, cases: &[&CaseId]) -> SyncResponse {
             doc,
             changes: vec![],
             missing: vec![],
+            authors: vec![],
         })
         .collect();
     SyncResponse {
         status: SyncStatus::Complete,
         docs,
+        erased: vec![],
     }
 }
 
@@ -225,11 +229,13 @@ fn everything(source: &Store, cases: &[&CaseId]) -> SyncResponse {
             changes: source.changes_since(&doc, &[]).expect("changes"),
             doc,
             missing: vec![],
+            authors: vec![],
         })
         .collect();
     SyncResponse {
         status: SyncStatus::Complete,
         docs,
+        erased: vec![],
     }
 }
 
@@ -385,7 +391,9 @@ async fn need_full_and_missing_dependencies_take_another_round() {
             heads: vec![],
             changes: vec![],
             missing: vec![some_hash],
+            authors: vec![],
         }],
+        erased: vec![],
     };
     let second = in_step(&device, &[&case]);
     let server = Scripted::start(vec![Reply::sync(&first), Reply::sync(&second)]).await;
@@ -568,11 +576,14 @@ async fn a_refused_document_is_held_and_the_others_sync() {
             heads: vec![],
             changes: vec![],
             missing: vec![],
+            authors: vec![],
         }],
+        erased: vec![],
     };
     let nothing_new = SyncResponse {
         status: SyncStatus::Complete,
         docs: vec![],
+        erased: vec![],
     };
     let server = Scripted::start(vec![
         // First sync: the journey's push is refused; the medical record goes alone.

@@ -16,4 +16,5 @@ mod snapshots;
 mod storage;
 mod support;
 mod templates;
+mod trust;
 mod wire;

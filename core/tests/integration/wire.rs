@@ -29,6 +29,7 @@ fn request() -> SyncRequest {
             doc: case().doc(DocKind::Medical),
             heads: vec![hash(2), hash(3)],
         }]),
+        erase: vec![],
     }
 }
 
@@ -43,7 +44,9 @@ fn messages_round_trip() {
             heads: vec![hash(4)],
             changes: vec![vec![9; 600]],
             missing: vec![hash(5)],
+            authors: vec![],
         }],
+        erased: vec![],
     };
     let body = wire::encode(&res);
     assert_eq!(body[0], 0x02, "a 600-byte change is worth deflating");
@@ -105,6 +108,7 @@ fn a_push_that_ends_at_the_device_heads_sends_them_as_empty() {
             changes,
         }],
         full: Some(vec![]),
+        erase: vec![],
     };
     // The device's heads are the last pushed change: they travel as [] and come back.
     let implied = push(vec![tip], bytes.clone());
@@ -153,6 +157,7 @@ fn the_documented_example_is_what_the_code_writes() {
             changes: vec![change.raw_bytes().to_vec()],
         }],
         full: None,
+        erase: vec![],
     };
     let body = wire::encode(&SyncRequest {
         pushes: vec![],
@@ -160,18 +165,18 @@ fn the_documented_example_is_what_the_code_writes() {
     });
     assert_eq!(
         body.len(),
-        1 + 1 + 1 + 1 + 16 + 1 + 1,
+        1 + 1 + 1 + 1 + 16 + 1 + 1 + 1,
         "an empty request: {}",
         hex(&body)
     );
-    let mut expected = vec![0x01, 0x84, 0x01, 0x50];
+    let mut expected = vec![0x01, 0x85, 0x02, 0x50];
     expected.extend([0xab; 16]);
     expected.extend([0x81, 0x83, 0x51]);
     expected.extend(wire::doc_bytes(&doc));
     expected.push(0x80);
     expected.extend([0x81, 0x59, 0x01, 0x14]);
     expected.extend(change.raw_bytes());
-    expected.push(0xf6);
+    expected.extend([0xf6, 0x80]);
     let plain = plain(&req);
     assert_eq!(hex(&plain), hex(&expected));
     assert_eq!(wire::decode::<SyncRequest>(&wire::encode(&req)), Ok(req));
@@ -184,11 +189,13 @@ fn the_documented_example_is_what_the_code_writes() {
             heads: vec![],
             changes: vec![],
             missing: vec![],
+            authors: vec![],
         }],
+        erased: vec![],
     };
-    let mut expected = vec![0x01, 0x83, 0x01, 0x00, 0x81, 0x84, 0x51];
+    let mut expected = vec![0x01, 0x84, 0x02, 0x00, 0x81, 0x85, 0x51];
     expected.extend(wire::doc_bytes(&doc));
-    expected.extend([0x80, 0x80, 0x80]);
+    expected.extend([0x80, 0x80, 0x80, 0x80, 0x80]);
     assert_eq!(hex(&wire::encode(&res)), hex(&expected));
 }
 
@@ -213,7 +220,7 @@ fn hex(bytes: &[u8]) -> String {
 fn bad_bodies_get_typed_errors() {
     let good = wire::encode(&request());
     let mut wrong_version = plain(&request());
-    wrong_version[2] = 0x02;
+    wrong_version[2] = 0x03;
     let mut short_digest = plain(&request());
     short_digest[3] = 0x4f; // bstr(15) where 16 are due: a malformed or truncated body
     let bomb = {
@@ -234,6 +241,7 @@ fn bad_bodies_get_typed_errors() {
             changes: vec![vec![0x85, 0x6f, 0x4a, 0x83, 1, 2, 3]],
         }],
         full: None,
+        erase: vec![],
     });
     let huge_bstr = {
         // A CBOR byte string that claims 2^62 bytes.
@@ -254,7 +262,7 @@ fn bad_bodies_get_typed_errors() {
             matches!(e, WireError::Malformed(_))
         }),
         ("wrong version", wrong_version, |e| {
-            matches!(e, WireError::UnsupportedVersion(2))
+            matches!(e, WireError::UnsupportedVersion(3))
         }),
         ("bad digest length", short_digest, |e| {
             matches!(e, WireError::Malformed(_))
@@ -332,6 +340,7 @@ fn decode_limits_refuse_each_field_over_its_count() {
         known: None,
         pushes,
         full,
+        erase: vec![],
     };
     let cases: Vec<(&str, SyncRequest, Option<&str>)> = vec![
         ("within every limit", request(vec![push(3, 2)], full(2)), None),

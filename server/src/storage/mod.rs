@@ -24,6 +24,7 @@ pub mod sqlite;
 
 use automerge::ChangeHash;
 use passage_core::chunk::Chunk;
+pub use passage_core::sync::wire::Author;
 use passage_core::{CaseId, DocId, Role};
 
 /// Seconds since the Unix epoch, UTC.
@@ -114,6 +115,20 @@ pub struct Device {
     /// Every document with a sequence number up to this was in the device's last
     /// answers.
     pub cursor: i64,
+    /// The talent's name, for a device of a case (its talent's or family's).
+    pub talent_name: Option<String>,
+}
+
+impl Device {
+    /// The person this device speaks for, as the server knows them: the case's talent
+    /// for a talent's device, the caseworker for theirs; `None` for family.
+    pub fn person(&self) -> Option<&str> {
+        match self.role {
+            Role::Talent => self.talent_name.as_deref(),
+            Role::Caseworker => self.caseworker.as_ref().map(|w| w.name.as_str()),
+            Role::Family => None,
+        }
+    }
 }
 
 /// A device to be, with its enrolment code (stored as a hash only).
@@ -177,6 +192,11 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// Starts a read-only transaction: one consistent view, without waiting for or
     /// holding the write lock. Writes in it fail.
     fn read(&self) -> Result<Box<dyn Tx + '_>>;
+
+    /// After an erasure committed: overwrites what the backend keeps of deleted rows
+    /// (free pages, a write-ahead log), so that no file keeps the erased document's
+    /// wrapped key. Best effort.
+    fn scrub(&self) -> Result<()>;
 }
 
 /// One write transaction. Dropping it without [`Tx::commit`] rolls everything back.
@@ -258,6 +278,35 @@ pub trait Tx {
     fn set_peer_heads(&mut self, device: i64, doc: &DocId, heads: &[ChangeHash]) -> Result<()>;
     /// Replaces everything recorded for the device by `docs`.
     fn replace_peer_heads(&mut self, device: i64, docs: &[(DocId, Vec<ChangeHash>)]) -> Result<()>;
+
+    // Authorship: which device first used each Automerge actor, and which device (or
+    // the server itself) each change was received from.
+    /// The device an actor belongs to, if any has used it yet.
+    fn actor_owner(&mut self, actor: &[u8]) -> Result<Option<i64>>;
+    fn claim_actor(&mut self, actor: &[u8], device: i64, at: Timestamp) -> Result<()>;
+    /// Records who delivered these changes of the document (`None`: the server made
+    /// them). A change recorded before keeps its first record.
+    fn record_authors(
+        &mut self,
+        doc: &DocId,
+        hashes: &[ChangeHash],
+        device: Option<i64>,
+        at: Timestamp,
+    ) -> Result<()>;
+    /// The records of these changes, in their order (`None` where there is none).
+    fn authors(&mut self, doc: &DocId, hashes: &[ChangeHash]) -> Result<Vec<Option<Author>>>;
+
+    // Erasure.
+    /// Destroys a document: its chunks, its data key, its authorship, its row; keeps a
+    /// tombstone so that it is never stored again and every device that held it is
+    /// told. `false` if there was no such document.
+    fn erase_document(&mut self, doc: &DocId, device: Option<i64>, at: Timestamp) -> Result<bool>;
+    fn is_erased(&mut self, doc: &DocId) -> Result<bool>;
+    /// The erased documents this device still holds (by what it was sent), with the
+    /// heads it holds.
+    fn erased_held(&mut self, device: i64) -> Result<Vec<(DocId, Vec<ChangeHash>)>>;
+    /// Forgets what the device holds of one document.
+    fn forget_peer_doc(&mut self, device: i64, doc: &DocId) -> Result<()>;
 
     // The audit log.
     fn audit(&mut self, entry: &AuditEntry) -> Result<()>;

@@ -76,6 +76,12 @@ pub(super) fn answer(
 
     let mut used = 0usize;
     let mut pulls: Vec<Pull> = Vec::new();
+    // Erased documents the device still holds: it destroys them.
+    let mut erased: Vec<DocId> = pushed
+        .iter()
+        .filter(|p| p.erased)
+        .map(|p| p.doc.clone())
+        .collect();
     let mut audit = Vec::new();
     // The pulls of pushed documents now in step: the device's heads, answered as sent.
     let mut as_sent = Vec::new();
@@ -92,11 +98,13 @@ pub(super) fn answer(
         }
         let Lacking {
             changes,
+            hashes,
             heads,
             complete,
         } = if in_step {
             Lacking {
                 changes: Vec::new(),
+                hashes: Vec::new(),
                 heads: c.server.clone(),
                 complete: true,
             }
@@ -124,11 +132,13 @@ pub(super) fn answer(
         if in_step && c.pushed.is_some() {
             as_sent.push(pulls.len());
         }
+        let authors = tx.authors(&c.doc, &hashes)?;
         pulls.push(Pull {
             doc: c.doc,
             heads,
             changes,
             missing,
+            authors,
         });
     }
     for p in pushed {
@@ -151,6 +161,13 @@ pub(super) fn answer(
     match knows {
         Knows::Recorded => {
             let mut digest = device.known_digest.unwrap_or_default();
+            for (doc, held) in tx.erased_held(device.id)? {
+                digest = wire::xor(digest, wire::doc_digest(&doc, &held));
+                tx.forget_peer_doc(device.id, &doc)?;
+                if !erased.contains(&doc) {
+                    erased.push(doc);
+                }
+            }
             for pull in &pulls {
                 if let Some(old) = tx.peer_heads(device.id, &pull.doc)? {
                     digest = wire::xor(digest, wire::doc_digest(&pull.doc, &old));
@@ -161,8 +178,14 @@ pub(super) fn answer(
             tx.record_sync(device.id, now, Some(digest), cursor)?;
         }
         Knows::Full(mut held) => {
+            for doc in held.keys() {
+                if !erased.contains(doc) && tx.is_erased(doc)? {
+                    erased.push(doc.clone());
+                }
+            }
             // Only what the device may read is recorded: a `full` list naming other
-            // documents (invented ones, another case's) costs the server nothing.
+            // documents (invented ones, another case's, erased ones) costs the server
+            // nothing.
             held.retain(|doc, _| in_scope.contains(doc));
             for pull in &pulls {
                 held.insert(pull.doc.clone(), pull.heads.clone());
@@ -185,7 +208,14 @@ pub(super) fn answer(
     for i in as_sent {
         pulls[i].heads.clear();
     }
-    Ok((SyncResponse { status, docs: pulls }, audit))
+    Ok((
+        SyncResponse {
+            status,
+            docs: pulls,
+            erased,
+        },
+        audit,
+    ))
 }
 
 /// The documents to compare: pushed ones first, then (unless nothing is known of the
@@ -198,7 +228,7 @@ fn candidates<'a>(
     knows: &Knows,
 ) -> Result<Vec<Candidate<'a>>, Failure> {
     let mut out = Vec::new();
-    for p in pushed {
+    for p in pushed.iter().filter(|p| !p.erased) {
         let (server, seq) = match tx.document(&p.doc)? {
             Some(state) => (state.heads, state.seq),
             None => (vec![], 0),
@@ -240,6 +270,8 @@ fn candidates<'a>(
 /// What one document's `Pull` carries.
 struct Lacking {
     changes: Vec<Vec<u8>>,
+    /// The hashes of `changes`, in their order.
+    hashes: Vec<ChangeHash>,
     /// The heads the device will have once it applied `changes`.
     heads: Vec<ChangeHash>,
     /// False when some changes were left for the next round.
@@ -251,6 +283,7 @@ fn lacking(tx: &mut dyn Tx, c: &Candidate<'_>, budget: usize, used: &mut usize) 
     let Some(mut doc) = docs::load(tx, &c.doc)? else {
         return Ok(Lacking {
             changes: vec![],
+            hashes: vec![],
             heads: vec![],
             complete: true,
         });
@@ -269,9 +302,11 @@ fn lacking(tx: &mut dyn Tx, c: &Candidate<'_>, budget: usize, used: &mut usize) 
     if total <= room {
         *used += total;
         let heads = docs::sorted_heads(&mut doc);
+        let hashes = all.iter().map(Change::hash).collect();
         let changes = all.into_iter().map(|ch| ch.raw_bytes().to_vec()).collect();
         return Ok(Lacking {
             changes,
+            hashes,
             heads,
             complete: true,
         });
@@ -297,6 +332,7 @@ fn lacking(tx: &mut dyn Tx, c: &Candidate<'_>, budget: usize, used: &mut usize) 
         }
     }
     Ok(Lacking {
+        hashes: prefix.iter().map(Change::hash).collect(),
         changes: prefix.into_iter().map(|ch| ch.raw_bytes().to_vec()).collect(),
         heads: heads.into_iter().collect(),
         complete: false,

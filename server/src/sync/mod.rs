@@ -10,7 +10,9 @@
 //! with the number of cases.
 
 mod answer;
+mod authorship;
 mod depth;
+mod erase;
 mod push;
 
 pub use answer::RESPONSE_BUDGET_BYTES;
@@ -271,8 +273,9 @@ fn exchange(
     let device = tx
         .device(device.id)?
         .ok_or_else(|| Failure::Internal(format!("device {} vanished", device.id)))?;
+    let erased_now = erase::apply(&mut *tx, &device, &request, now)?;
     let pushed = push::apply(&mut *tx, limits, &device, &request, now)?;
-    let (response, audit) = answer::answer(
+    let (mut response, audit) = answer::answer(
         &mut *tx,
         limits.response_budget,
         &device,
@@ -281,10 +284,20 @@ fn exchange(
         &pushed,
         now,
     )?;
+    for doc in erased_now {
+        if !response.erased.contains(&doc) {
+            response.erased.push(doc);
+        }
+    }
     for entry in &audit {
         tx.audit(entry)?;
     }
     tx.commit()?;
+    if !request.erase.is_empty()
+        && let Err(error) = storage.scrub()
+    {
+        tracing::warn!(%error, "the database's free pages could not be scrubbed after an erasure");
+    }
     report.docs_out = response.docs.len();
     report.changes_out = response.docs.iter().map(|p| p.changes.len()).sum();
     Ok(response)

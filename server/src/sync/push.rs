@@ -24,7 +24,7 @@ use passage_core::policy::{check_write, max_depth};
 use passage_core::sync::wire::{Push, RejectCode, Rejection, SyncRequest};
 use passage_core::{CaseId, DocId, DocKind, Role};
 
-use super::{Failure, depth, entry, rejection};
+use super::{Failure, authorship, depth, entry, rejection};
 use crate::docs;
 use crate::limits::Limits;
 use crate::storage::{Device, NewCase, Timestamp, Tx};
@@ -38,6 +38,9 @@ pub(super) struct Pushed {
     /// Dependencies the server lacked: nothing of this push was stored.
     pub(super) missing: Vec<ChangeHash>,
     pub(super) bytes: u64,
+    /// The document was erased: nothing of this push was stored, and the device is
+    /// told to destroy its copy.
+    pub(super) erased: bool,
 }
 
 /// Whether a case is known to the server, or being created by this request.
@@ -155,9 +158,17 @@ pub(super) fn apply(
     let mut order: Vec<&Push> = request.pushes.iter().collect();
     order.sort_by_key(|p| p.doc.kind);
     let mut out = Vec::with_capacity(order.len());
+    let mut owners = HashMap::new();
     for push in order {
         let state = cases.get(&push.doc.case).copied().unwrap_or(CaseState::Known);
-        out.push(apply_one(tx, limits, device, push, state, &mut before, now)?);
+        let mut ctx = PushContext {
+            limits,
+            device,
+            before: &mut before,
+            owners: &mut owners,
+            now,
+        };
+        out.push(apply_one(tx, &mut ctx, push, state)?);
     }
     // Answered in the order the device sent them.
     let position: HashMap<&DocId, usize> = request
@@ -176,15 +187,24 @@ fn stored_journey(tx: &mut dyn Tx, case: &CaseId) -> Result<Journey, Failure> {
     Ok(read_document(&doc, &id)?)
 }
 
+/// What every push of one request shares.
+struct PushContext<'a> {
+    limits: &'a Limits,
+    device: &'a Device,
+    /// The journeys as they were before this request (see [`apply`]).
+    before: &'a mut HashMap<CaseId, Journey>,
+    /// Owners of the actors seen so far in this request.
+    owners: &'a mut HashMap<Vec<u8>, Option<i64>>,
+    now: Timestamp,
+}
+
 fn apply_one(
     tx: &mut dyn Tx,
-    limits: &Limits,
-    device: &Device,
+    ctx: &mut PushContext<'_>,
     push: &Push,
     state: CaseState,
-    before: &mut HashMap<CaseId, Journey>,
-    now: Timestamp,
 ) -> Result<Pushed, Failure> {
+    let (limits, device, now) = (ctx.limits, ctx.device, ctx.now);
     let id = &push.doc;
     let bytes: u64 = push.changes.iter().map(|c| c.len() as u64).sum();
     let mut pushed = Pushed {
@@ -192,7 +212,13 @@ fn apply_one(
         device_heads: push.heads.clone(),
         missing: vec![],
         bytes,
+        erased: false,
     };
+    if tx.is_erased(id)? {
+        // Erased for good: what a device still had of it is dropped, and it is told.
+        pushed.erased = true;
+        return Ok(pushed);
+    }
     let mut doc = match docs::load(tx, id)? {
         Some(doc) => doc,
         None => AutoCommit::new(),
@@ -211,11 +237,13 @@ fn apply_one(
     if new.is_empty() {
         return Ok(pushed);
     }
+    authorship::check_actors(tx, device, id, &new, ctx.owners, now)?;
     if state == CaseState::New && id.kind != DocKind::Journey && tx.case(&id.case)?.is_none() {
         // The new case's journey was not stored (it lacked dependencies): this waits
         // for the next round, when the device pushes everything again.
         return Ok(pushed);
     }
+    let before = &mut *ctx.before;
     if state == CaseState::Known && !before.contains_key(&id.case) {
         let journey = match id.kind {
             DocKind::Journey => read_document(&doc, id)?,
@@ -242,8 +270,8 @@ fn apply_one(
     drop(expanded);
     let after_heads = doc.get_heads();
     let patches = guarded(|| doc.diff(&before_heads, &after_heads)).map_err(|e| malformed(id, e))?;
-    for patch in &patches {
-        let path = patch_path(patch);
+    let paths: Vec<(Vec<String>, &Patch)> = patches.iter().map(|p| (patch_path(p), p)).collect();
+    for (path, _) in &paths {
         let keys: Vec<&str> = path.iter().map(String::as_str).collect();
         if let Err(denied) = check_write(device.role, id.kind, &keys, context) {
             return Err(forbidden_write(
@@ -256,6 +284,8 @@ fn apply_one(
             ));
         }
     }
+    authorship::check_completed_by(&doc, id, device, &paths, now)?;
+    drop(paths);
     let journey = readable(&doc, id)?;
     check_quota(tx, limits, device, id, &rows, now)?;
     if state == CaseState::New
@@ -269,7 +299,7 @@ fn apply_one(
             created_at: now,
         })?;
     }
-    docs::store(tx, id, &mut doc, &rows, now)?;
+    docs::store(tx, id, &mut doc, &rows, Some(device.id), now)?;
     drop(doc);
     if let Some(journey) = journey {
         docs::write_arrival_plan(tx, &id.case, &journey, now)?;

@@ -279,6 +279,7 @@ fn empty_request() -> SyncRequest {
         known: None,
         pushes: vec![],
         full: Some(vec![]),
+        erase: vec![],
     }
 }
 
@@ -314,6 +315,7 @@ fn a_full_list_outside_the_tokens_scope_stores_nothing() {
         known: None,
         pushes: vec![],
         full: Some(invented(1_000_000)),
+        erase: vec![],
     };
     let reply = server.sync_raw(&family.token, &wire::encode(&million));
     assert_eq!(
@@ -330,6 +332,7 @@ fn a_full_list_outside_the_tokens_scope_stores_nothing() {
         known: None,
         pushes: vec![],
         full: Some(full),
+        erase: vec![],
     };
     let before = std::fs::metadata(server.db()).expect("db").len();
     std::thread::scope(|s| {
@@ -354,6 +357,7 @@ fn a_full_list_outside_the_tokens_scope_stores_nothing() {
         known: None,
         pushes: vec![],
         full: Some(full),
+        erase: vec![],
     };
     assert_eq!(
         server.sync_raw(&family.token, &wire::encode(&request)).status,
@@ -387,6 +391,7 @@ fn pushes_are_bounded_in_changes_and_documents_in_bytes() {
                     .collect(),
             }],
             full: None,
+            erase: vec![],
         };
         let started = Instant::now();
         let reply = server.sync_raw(&talent.token, &wire::encode(&request));
@@ -429,6 +434,7 @@ fn pushes_are_bounded_in_changes_and_documents_in_bytes() {
             changes,
         }],
         full: None,
+        erase: vec![],
     };
     std::thread::scope(|s| {
         let push = s.spawn(|| {
@@ -484,6 +490,7 @@ fn pushes_are_bounded_in_changes_and_documents_in_bytes() {
                 token: talent.token.clone(),
                 role: Some(passage_core::Role::Talent),
                 expires_at: None,
+                person: None,
             })
             .expect("the server");
         let report = client.sync(Arc::clone(&store)).await.expect("the sync completes");
@@ -600,6 +607,7 @@ fn client_text_cannot_forge_rows_on_the_operators_terminal() {
             changes: vec![change],
         }],
         full: None,
+        erase: vec![],
     };
     assert_eq!(
         server.sync_raw(&talent.token, &wire::encode(&request)).status,

@@ -100,6 +100,7 @@ fn a_lost_enrolment_answer_can_be_asked_for_again() {
             known: None,
             pushes: vec![],
             full: Some(vec![]),
+            erase: vec![],
         });
         let auth = format!("Bearer {token}");
         server

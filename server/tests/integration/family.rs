@@ -155,6 +155,7 @@ fn family_may_not_push_anything() {
                 changes: vec![change.clone()],
             }],
             full: Some(vec![]),
+            erase: vec![],
         };
         let rejection = family.exchange(&server, &request).unwrap_err();
         assert_eq!(rejection.code, RejectCode::Forbidden);

@@ -16,3 +16,4 @@ mod recovery;
 mod rejections;
 mod support;
 mod sync;
+mod trust;

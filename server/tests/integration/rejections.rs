@@ -88,6 +88,7 @@ fn a_forbidden_write_is_refused_whole_and_nothing_is_stored() {
             },
         ],
         full: Some(vec![]),
+        erase: vec![],
     };
     let reply = server.sync_raw(&talent.token, &wire::encode(&request));
     assert_eq!(reply.status, 403);
@@ -210,10 +211,10 @@ fn bodies_are_bounded_and_garbage_is_refused() {
     let mut future = wire::encode(&talent.store.sync_request(false, &[]).unwrap());
     assert_eq!(
         &future[..3],
-        &[0x01, 0x84, 0x01],
-        "plain CBOR, array(4), version 1"
+        &[0x01, 0x85, 0x02],
+        "plain CBOR, array(5), version 2"
     );
-    future[2] = 0x02;
+    future[2] = 0x03;
     let reply = server.sync_raw(&talent.token, &future);
     assert_eq!(
         (reply.status, reply.rejection().code),
@@ -228,6 +229,7 @@ fn bodies_are_bounded_and_garbage_is_refused() {
             changes: vec![b"\x85\x6f\x4a\x83 not a change".to_vec()],
         }],
         full: Some(vec![]),
+        erase: vec![],
     };
     let reply = server.sync_raw(&talent.token, &wire::encode(&request));
     assert_eq!(
@@ -283,6 +285,7 @@ fn a_concurrent_forbidden_write_is_refused_whether_it_wins_or_loses() {
                 changes: vec![change],
             }],
             full: Some(vec![]),
+            erase: vec![],
         };
         let rejection = talent.exchange(&server, &request).unwrap_err();
         assert_eq!(rejection.code, RejectCode::ForbiddenWrite, "{extra} extra writes");
@@ -327,6 +330,7 @@ fn a_deeply_nested_write_is_refused_and_the_server_stays_up() {
             changes: vec![change],
         }],
         full: Some(vec![]),
+        erase: vec![],
     };
     let started = std::time::Instant::now();
     let rejection = talent.exchange(&server, &request).unwrap_err();

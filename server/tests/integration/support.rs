@@ -292,11 +292,15 @@ impl Server {
         assert_eq!(answer["role"], role.as_str());
         let token = answer["token"].as_str().expect("token").to_owned();
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(dir.path().join("device.db"), Identity::new(role, name)).expect("store");
+        let path = dir.path().join("device.db");
+        let key = passage_core::SecretKey::generate().expect("a key");
+        let store = open_sealed(&path, Identity::new(role, name), &key);
         Device {
             _dir: dir,
             store,
             token,
+            path,
+            key,
         }
     }
 
@@ -456,11 +460,25 @@ pub fn inflated(body: &[u8]) -> Vec<u8> {
     }
 }
 
-/// A device: a store on disk and its token.
+/// Opens a device's store sealed under `key`, as the apps open theirs.
+pub fn open_sealed(path: &Path, identity: Identity, key: &passage_core::SecretKey) -> Store {
+    Store::open_with_key(
+        path,
+        identity,
+        passage_core::StoreOptions::default(),
+        &|_: &passage_core::StoreId| Ok(key.clone()),
+    )
+    .expect("the device's store opens")
+}
+
+/// A device: a store on disk, sealed under its key, and its token.
 pub struct Device {
     _dir: TempDir,
     pub store: Store,
     pub token: String,
+    /// The store's file and key, for tests that look at what is on disk.
+    pub path: PathBuf,
+    pub key: passage_core::SecretKey,
 }
 
 /// What one sync (all its round trips) did.
@@ -636,7 +654,8 @@ impl Phone {
     /// A new store on disk for `name`, not enrolled yet.
     pub fn new(role: Role, name: &str) -> Phone {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(dir.path().join("device.db"), Identity::new(role, name)).expect("store");
+        let key = passage_core::SecretKey::generate().expect("a key");
+        let store = open_sealed(&dir.path().join("device.db"), Identity::new(role, name), &key);
         Phone {
             _dir: dir,
             name: name.to_owned(),

@@ -91,8 +91,8 @@ fn talent_and_caseworker_edit_offline_and_converge() {
     assert_eq!(run.statuses, vec![SyncStatus::Complete]);
     assert_eq!(
         run.bodies[0],
-        [0x01, 0x83, 0x01, 0x00, 0x80],
-        "version 1, complete, no pulls"
+        [0x01, 0x84, 0x02, 0x00, 0x80, 0x80],
+        "version 2, complete, no pulls, nothing erased"
     );
 }
 
@@ -134,7 +134,7 @@ fn a_device_one_edit_ahead_needs_one_round_trip() {
         assert_eq!(run.statuses, vec![SyncStatus::Complete], "{status:?}");
     }
     let run = talent.sync(&server);
-    assert_eq!(run.bodies[0], [0x01, 0x83, 0x01, 0x00, 0x80], "nothing new");
+    assert_eq!(run.bodies[0], [0x01, 0x84, 0x02, 0x00, 0x80, 0x80], "nothing new");
 }
 
 #[test]

@@ -18,6 +18,7 @@
 //! Deleted content is overwritten with zeros (`secure_delete`).
 
 mod audit;
+mod authors;
 mod documents;
 mod people;
 mod schema;
@@ -36,7 +37,7 @@ use rusqlite::Connection;
 
 use crate::storage::seal::Sealer;
 use crate::storage::{
-    AuditEntry, CaseRow, Caseworker, Device, DocState, NewCase, NewDevice, Result, Scope, Storage,
+    AuditEntry, Author, CaseRow, Caseworker, Device, DocState, NewCase, NewDevice, Result, Scope, Storage,
     StorageError, Timestamp, Tx,
 };
 
@@ -244,6 +245,12 @@ impl Storage for SqliteStorage {
         }))
     }
 
+    /// Overwrites free pages with zeros and truncates the WAL. A reader holding the
+    /// WAL leaves its frames for the next time.
+    fn scrub(&self) -> Result<()> {
+        sealing::scrub(&Self::lock(&self.writer))
+    }
+
     fn read(&self) -> Result<Box<dyn Tx + '_>> {
         let conn = Self::lock(&self.reader);
         conn.execute_batch("BEGIN").map_err(fail)?;
@@ -411,6 +418,44 @@ impl Tx for SqliteTx<'_> {
 
     fn replace_peer_heads(&mut self, device: i64, docs: &[(DocId, Vec<ChangeHash>)]) -> Result<()> {
         documents::replace_peer_heads(&self.conn, device, docs)
+    }
+
+    fn actor_owner(&mut self, actor: &[u8]) -> Result<Option<i64>> {
+        authors::actor_owner(&self.conn, actor)
+    }
+
+    fn claim_actor(&mut self, actor: &[u8], device: i64, at: Timestamp) -> Result<()> {
+        authors::claim_actor(&self.conn, actor, device, at)
+    }
+
+    fn record_authors(
+        &mut self,
+        doc: &DocId,
+        hashes: &[ChangeHash],
+        device: Option<i64>,
+        at: Timestamp,
+    ) -> Result<()> {
+        authors::record_authors(&self.conn, doc, hashes, device, at)
+    }
+
+    fn authors(&mut self, doc: &DocId, hashes: &[ChangeHash]) -> Result<Vec<Option<Author>>> {
+        authors::authors(&self.conn, doc, hashes)
+    }
+
+    fn erase_document(&mut self, doc: &DocId, device: Option<i64>, at: Timestamp) -> Result<bool> {
+        authors::erase_document(&self.conn, self.sealer, doc, device, at)
+    }
+
+    fn is_erased(&mut self, doc: &DocId) -> Result<bool> {
+        authors::is_erased(&self.conn, doc)
+    }
+
+    fn erased_held(&mut self, device: i64) -> Result<Vec<(DocId, Vec<ChangeHash>)>> {
+        authors::erased_held(&self.conn, device)
+    }
+
+    fn forget_peer_doc(&mut self, device: i64, doc: &DocId) -> Result<()> {
+        authors::forget_peer_doc(&self.conn, device, doc)
     }
 
     fn audit(&mut self, e: &AuditEntry) -> Result<()> {

@@ -8,7 +8,7 @@ use crate::storage::{CaseRow, Caseworker, Device, NewCase, NewDevice, Result, St
 
 const DEVICE_COLUMNS: &str = "d.id, d.role, d.case_id, d.caseworker, w.name, w.created_at, d.name,
      d.created_at, d.code_expires_at, d.expires_at, d.enrolled_at, d.revoked_at, d.last_sync_at,
-     d.known_digest, d.cursor";
+     d.known_digest, d.cursor, t.talent_name";
 
 const CASE_COLUMNS: &str = "c.case_id, c.caseworker, w.name, w.created_at, c.talent_name, c.destination,
      c.created_at,
@@ -38,6 +38,7 @@ type RawDevice = (
     [Option<Timestamp>; 4],
     Option<Vec<u8>>,
     i64,
+    Option<String>,
 );
 
 fn raw_device(r: &Row<'_>) -> rusqlite::Result<RawDevice> {
@@ -51,11 +52,13 @@ fn raw_device(r: &Row<'_>) -> rusqlite::Result<RawDevice> {
         [r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?],
         r.get(13)?,
         r.get(14)?,
+        r.get(15)?,
     ))
 }
 
 fn device_from(raw: RawDevice) -> Result<Device> {
-    let (id, role_text, case, caseworker, name, [created_at, code_expires_at], times, digest, cursor) = raw;
+    let (id, role_text, case, caseworker, name, [created_at, code_expires_at], times, digest, cursor, talent) =
+        raw;
     let [expires_at, enrolled_at, revoked_at, last_sync_at] = times;
     let known_digest = match digest {
         Some(d) => Some(
@@ -78,6 +81,7 @@ fn device_from(raw: RawDevice) -> Result<Device> {
         last_sync_at,
         known_digest,
         cursor,
+        talent_name: talent,
     })
 }
 
@@ -116,6 +120,7 @@ fn case_from(raw: RawCase) -> Result<CaseRow> {
 fn devices_where(conn: &Connection, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<Device>> {
     let sql = format!(
         "SELECT {DEVICE_COLUMNS} FROM devices d LEFT JOIN caseworkers w ON w.id = d.caseworker
+         LEFT JOIN cases t ON t.case_id = d.case_id
          WHERE {filter} ORDER BY d.id"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(fail)?;

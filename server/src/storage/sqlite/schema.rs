@@ -6,7 +6,7 @@
 //! old one) and an updated schema snapshot (tests/integration/snapshots).
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Migrations, in order: entry `i` takes a file from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -101,5 +101,27 @@ pub(super) const MIGRATIONS: &[&str] = &[
      CREATE TABLE server_meta (
          key   TEXT PRIMARY KEY NOT NULL,
          value BLOB NOT NULL
+     ) WITHOUT ROWID;",
+    // 3 -> 4: authorship (which device first used each Automerge actor, who each
+    // change came from) and erased documents.
+    "CREATE TABLE actors (
+         actor      BLOB PRIMARY KEY NOT NULL,
+         device_id  INTEGER NOT NULL REFERENCES devices (id),
+         first_seen INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     CREATE TABLE authorship (
+         doc_id      TEXT NOT NULL,
+         hash        BLOB NOT NULL,
+         -- NULL: the server made the change.
+         device_id   INTEGER REFERENCES devices (id),
+         received_at INTEGER NOT NULL,
+         PRIMARY KEY (doc_id, hash)
+     ) WITHOUT ROWID;
+     CREATE TABLE erased (
+         doc_id    TEXT PRIMARY KEY NOT NULL,
+         case_id   TEXT NOT NULL,
+         erased_at INTEGER NOT NULL,
+         -- NULL: an admin command.
+         device_id INTEGER REFERENCES devices (id)
      ) WITHOUT ROWID;",
 ];

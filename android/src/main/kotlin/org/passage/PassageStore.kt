@@ -97,7 +97,18 @@ class PassageStore private constructor(private val inner: Store) : Closeable {
 
     fun conflicts(caseId: String, locale: Locale = Locale.EN): List<Conflict> = call { inner.conflicts(caseId, locale) }
 
+    /**
+     * Who changed what and when, oldest first. Show each entry's [HistoryEntry.vouched]
+     * author where there is one: it is what the server vouched for; `by` and `role`
+     * are the change's own claim ([HistoryEntry.trust] says how the two compare).
+     */
     fun history(caseId: String): List<HistoryEntry> = call { inner.history(caseId) }
+
+    /**
+     * Erases the case's medical record (caseworkers): destroyed on this device at once,
+     * on the server and every other device at their next sync. It cannot be undone.
+     */
+    fun eraseMedical(caseId: String) = call { inner.eraseMedical(caseId) }
 
     fun exportJson(caseId: String): String = call { inner.exportJson(caseId) }
 

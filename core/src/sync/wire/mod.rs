@@ -7,19 +7,21 @@
 //! [`decode`], and neither trusts the other's bytes: sizes are checked before
 //! inflating and before decoding, and every field is validated on the way in.
 
+mod cbor;
+
 use std::io::Read;
 
 use automerge::ChangeHash;
-use serde::{Deserialize, Serialize};
-use serde_bytes::ByteBuf;
 use sha2::{Digest as _, Sha256};
 
+pub use self::cbor::doc_bytes;
 use super::census::{CensusError, CensusLimits, census};
-use crate::ids::{CaseId, DocId, DocKind};
+use crate::access::Role;
+use crate::ids::DocId;
 
 /// Version of the messages below. A peer that receives another version answers with
 /// [`RejectCode::UnsupportedVersion`].
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 /// The `Content-Type` of sync bodies, requests and responses alike.
 pub const CONTENT_TYPE: &str = "application/vnd.passage.sync";
 /// Largest body on the wire (after compression). Larger requests get HTTP 413.
@@ -50,6 +52,9 @@ pub struct SyncRequest {
     /// Every document the device has server heads for, and those heads: sent on the
     /// first sync and when the server answered [`SyncStatus::NeedFull`].
     pub full: Option<Vec<DocHeads>>,
+    /// Documents the device erased (crypto-shredded), for the server to erase too and
+    /// tell every device that holds them.
+    pub erase: Vec<DocId>,
 }
 
 /// Changes of one document the server may lack, and the device's heads once they are
@@ -72,6 +77,8 @@ pub struct DocHeads {
 pub struct SyncResponse {
     pub status: SyncStatus,
     pub docs: Vec<Pull>,
+    /// Documents erased: the device destroys its copy, and never gets them back.
+    pub erased: Vec<DocId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +102,22 @@ pub struct Pull {
     pub heads: Vec<ChangeHash>,
     pub changes: Vec<Vec<u8>>,
     pub missing: Vec<ChangeHash>,
+    /// Who the server received each change from, in the order of `changes` (`None`
+    /// where it has no record); empty when `changes` is.
+    pub authors: Vec<Option<Author>>,
+}
+
+/// What the server vouches for about a change: the person of the device it received
+/// it from, that device's role, and when. A device's own word (the change's note) is
+/// only a claim; this is the server's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Author {
+    /// `None`: the server made the change itself (a case it created, an arrival plan).
+    pub role: Option<Role>,
+    /// The person as the server knows them: the case's talent, the caseworker.
+    pub name: String,
+    /// Seconds since the Unix epoch, UTC.
+    pub received_at: i64,
 }
 
 /// Why the server refused a request (any non-200 answer carries one).
@@ -195,7 +218,7 @@ impl WireError {
     }
 }
 
-fn malformed(why: impl Into<String>) -> WireError {
+pub(super) fn malformed(why: impl Into<String>) -> WireError {
     WireError::Malformed(why.into())
 }
 
@@ -248,113 +271,11 @@ fn too_large(what: &str, limit: usize) -> WireError {
     WireError::TooLarge(format!("more {what} than the {limit} allowed"))
 }
 
-fn check_count(what: &str, count: usize, limit: usize) -> Result<(), WireError> {
+pub(super) fn check_count(what: &str, count: usize, limit: usize) -> Result<(), WireError> {
     if count > limit {
         Err(too_large(what, limit))
     } else {
         Ok(())
-    }
-}
-
-// The CBOR shapes, positional (arrays) to keep small messages small. Byte strings go
-// through `ByteBuf` so that CBOR carries them as byte strings, not arrays of numbers.
-
-#[derive(Serialize, Deserialize)]
-struct RequestWire(u64, Option<ByteBuf>, Vec<PushWire>, Option<Vec<HeadsWire>>);
-#[derive(Serialize, Deserialize)]
-struct PushWire(ByteBuf, Vec<ByteBuf>, Vec<ByteBuf>);
-#[derive(Serialize, Deserialize)]
-struct HeadsWire(ByteBuf, Vec<ByteBuf>);
-#[derive(Serialize, Deserialize)]
-struct ResponseWire(u64, u64, Vec<PullWire>);
-#[derive(Serialize, Deserialize)]
-struct PullWire(ByteBuf, Vec<ByteBuf>, Vec<ByteBuf>, Vec<ByteBuf>);
-#[derive(Serialize, Deserialize)]
-struct RejectionWire(u64, u64, String, Option<ByteBuf>, Option<String>);
-
-/// The 17 bytes of a document reference.
-pub fn doc_bytes(doc: &DocId) -> Vec<u8> {
-    let mut out = Vec::with_capacity(17);
-    // Case ids are 32 hex characters when made by Passage; the wire carries 16 bytes.
-    out.extend(hex::decode(doc.case.as_str()).unwrap_or_default());
-    out.resize(16, 0);
-    out.push(match doc.kind {
-        DocKind::Journey => 0,
-        DocKind::Medical => 1,
-        DocKind::ArrivalPlan => 2,
-    });
-    out
-}
-
-fn doc_from(bytes: &[u8]) -> Result<DocId, WireError> {
-    if bytes.len() != 17 {
-        return Err(malformed(format!(
-            "a document reference has {} bytes, not 17",
-            bytes.len()
-        )));
-    }
-    let kind = match bytes[16] {
-        0 => DocKind::Journey,
-        1 => DocKind::Medical,
-        2 => DocKind::ArrivalPlan,
-        k => return Err(malformed(format!("unknown document kind {k}"))),
-    };
-    let case: CaseId = hex::encode(&bytes[..16])
-        .parse()
-        .map_err(|_| malformed("bad case id"))?;
-    Ok(case.doc(kind))
-}
-
-fn hashes_to(hashes: &[ChangeHash]) -> Vec<ByteBuf> {
-    hashes
-        .iter()
-        .map(|h| ByteBuf::from(h.as_ref().to_vec()))
-        .collect()
-}
-
-fn hashes_from(raw: Vec<ByteBuf>) -> Result<Vec<ChangeHash>, WireError> {
-    raw.iter()
-        .map(|b| ChangeHash::try_from(b.as_slice()).map_err(|_| malformed("a change hash is not 32 bytes")))
-        .collect()
-}
-
-/// Where a push's changes end: the hashes of those no other pushed change depends on,
-/// sorted. `None` when a change does not parse; the sender then writes the heads in
-/// full, and a receiver that needed them refuses the push. Automerge's parser panics
-/// on some malformed input, so it runs under the store's `guarded`.
-fn tips(changes: &[Vec<u8>]) -> Option<Vec<ChangeHash>> {
-    let parsed = crate::store::loaded::guarded(|| {
-        changes
-            .iter()
-            .map(|c| automerge::Change::try_from(c.as_slice()).ok())
-            .collect::<Option<Vec<_>>>()
-    })
-    .ok()??;
-    let deps: std::collections::HashSet<ChangeHash> =
-        parsed.iter().flat_map(|c| c.deps().iter().copied()).collect();
-    let mut tips: Vec<ChangeHash> = parsed
-        .iter()
-        .map(automerge::Change::hash)
-        .filter(|h| !deps.contains(h))
-        .collect();
-    tips.sort();
-    tips.dedup();
-    Some(tips)
-}
-
-fn bytes_to(chunks: &[Vec<u8>]) -> Vec<ByteBuf> {
-    chunks.iter().map(|c| ByteBuf::from(c.clone())).collect()
-}
-
-fn bytes_from(raw: Vec<ByteBuf>) -> Vec<Vec<u8>> {
-    raw.into_iter().map(ByteBuf::into_vec).collect()
-}
-
-fn check_version(v: u64) -> Result<(), WireError> {
-    if v == u64::from(PROTOCOL_VERSION) {
-        Ok(())
-    } else {
-        Err(WireError::UnsupportedVersion(v))
     }
 }
 
@@ -367,212 +288,6 @@ pub trait Message: Sized {
     /// Whether the decoded message is within `limits` (its census already was).
     #[doc(hidden)]
     fn check(&self, limits: &DecodeLimits) -> Result<(), WireError>;
-}
-
-fn cbor<T: Serialize>(value: &T) -> Vec<u8> {
-    let mut out = Vec::new();
-    // Writing CBOR into a Vec fails only on a serializer bug; an empty body is then
-    // refused by the peer as malformed rather than crashing this side.
-    let _ = ciborium::ser::into_writer(value, &mut out);
-    out
-}
-
-fn from_cbor<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
-    ciborium::de::from_reader(bytes).map_err(|e| malformed(e.to_string()))
-}
-
-impl Message for SyncRequest {
-    fn to_cbor(&self) -> Vec<u8> {
-        cbor(&RequestWire(
-            u64::from(PROTOCOL_VERSION),
-            self.known.map(|k| ByteBuf::from(k.to_vec())),
-            self.pushes
-                .iter()
-                .map(|p| {
-                    // The common push, a device's new changes on top of what the
-                    // server has, ends exactly at the device's heads: they go as `[]`
-                    // (32 bytes saved per head) and the receiver finds them again.
-                    let implied = !p.changes.is_empty() && tips(&p.changes).as_deref() == Some(&p.heads[..]);
-                    PushWire(
-                        ByteBuf::from(doc_bytes(&p.doc)),
-                        if implied { vec![] } else { hashes_to(&p.heads) },
-                        bytes_to(&p.changes),
-                    )
-                })
-                .collect(),
-            self.full.as_ref().map(|full| {
-                full.iter()
-                    .map(|d| HeadsWire(ByteBuf::from(doc_bytes(&d.doc)), hashes_to(&d.heads)))
-                    .collect()
-            }),
-        ))
-    }
-
-    fn from_cbor(bytes: &[u8]) -> Result<Self, WireError> {
-        let RequestWire(version, known, pushes, full) = from_cbor(bytes)?;
-        check_version(version)?;
-        let known = match known {
-            Some(k) => Some(
-                <[u8; 16]>::try_from(k.as_slice()).map_err(|_| malformed("the digest is not 16 bytes"))?,
-            ),
-            None => None,
-        };
-        let pushes = pushes
-            .into_iter()
-            .map(|PushWire(doc, heads, changes)| {
-                let changes = bytes_from(changes);
-                let heads = if heads.is_empty() && !changes.is_empty() {
-                    tips(&changes).ok_or_else(|| {
-                        malformed(
-                            "a push without heads has a change that does not parse, so its heads are unknown",
-                        )
-                    })?
-                } else {
-                    hashes_from(heads)?
-                };
-                Ok(Push {
-                    doc: doc_from(&doc)?,
-                    heads,
-                    changes,
-                })
-            })
-            .collect::<Result<_, WireError>>()?;
-        let full = match full {
-            Some(list) => Some(
-                list.into_iter()
-                    .map(|HeadsWire(doc, heads)| {
-                        Ok(DocHeads {
-                            doc: doc_from(&doc)?,
-                            heads: hashes_from(heads)?,
-                        })
-                    })
-                    .collect::<Result<_, WireError>>()?,
-            ),
-            None => None,
-        };
-        Ok(SyncRequest { known, pushes, full })
-    }
-
-    fn check(&self, limits: &DecodeLimits) -> Result<(), WireError> {
-        check_count("pushed documents", self.pushes.len(), limits.docs)?;
-        check_count(
-            "pushed changes",
-            self.pushes.iter().map(|p| p.changes.len()).sum(),
-            limits.changes,
-        )?;
-        check_count(
-            "heads of one document",
-            self.pushes.iter().map(|p| p.heads.len()).max().unwrap_or(0),
-            limits.heads,
-        )?;
-        if let Some(full) = &self.full {
-            check_count("documents in the full list", full.len(), limits.full)?;
-            check_count(
-                "heads of one document",
-                full.iter().map(|d| d.heads.len()).max().unwrap_or(0),
-                limits.heads,
-            )?;
-        }
-        Ok(())
-    }
-}
-
-impl Message for SyncResponse {
-    fn to_cbor(&self) -> Vec<u8> {
-        let status = match self.status {
-            SyncStatus::Complete => 0,
-            SyncStatus::NeedFull => 1,
-            SyncStatus::Partial => 2,
-        };
-        cbor(&ResponseWire(
-            u64::from(PROTOCOL_VERSION),
-            status,
-            self.docs
-                .iter()
-                .map(|p| {
-                    PullWire(
-                        ByteBuf::from(doc_bytes(&p.doc)),
-                        hashes_to(&p.heads),
-                        bytes_to(&p.changes),
-                        hashes_to(&p.missing),
-                    )
-                })
-                .collect(),
-        ))
-    }
-
-    fn from_cbor(bytes: &[u8]) -> Result<Self, WireError> {
-        let ResponseWire(version, status, docs) = from_cbor(bytes)?;
-        check_version(version)?;
-        let status = match status {
-            0 => SyncStatus::Complete,
-            1 => SyncStatus::NeedFull,
-            2 => SyncStatus::Partial,
-            s => return Err(malformed(format!("unknown status {s}"))),
-        };
-        let docs = docs
-            .into_iter()
-            .map(|PullWire(doc, heads, changes, missing)| {
-                Ok(Pull {
-                    doc: doc_from(&doc)?,
-                    heads: hashes_from(heads)?,
-                    changes: bytes_from(changes),
-                    missing: hashes_from(missing)?,
-                })
-            })
-            .collect::<Result<_, WireError>>()?;
-        Ok(SyncResponse { status, docs })
-    }
-
-    fn check(&self, limits: &DecodeLimits) -> Result<(), WireError> {
-        check_count("documents", self.docs.len(), limits.docs)?;
-        check_count(
-            "changes",
-            self.docs.iter().map(|p| p.changes.len()).sum(),
-            limits.changes,
-        )?;
-        check_count(
-            "heads of one document",
-            self.docs
-                .iter()
-                .map(|p| p.heads.len().max(p.missing.len()))
-                .max()
-                .unwrap_or(0),
-            limits.heads,
-        )
-    }
-}
-
-impl Message for Rejection {
-    fn to_cbor(&self) -> Vec<u8> {
-        cbor(&RejectionWire(
-            u64::from(PROTOCOL_VERSION),
-            self.code as u64,
-            self.message.clone(),
-            self.doc.as_ref().map(|d| ByteBuf::from(doc_bytes(d))),
-            self.path.clone(),
-        ))
-    }
-
-    fn from_cbor(bytes: &[u8]) -> Result<Self, WireError> {
-        let RejectionWire(version, code, message, doc, path) = from_cbor(bytes)?;
-        check_version(version)?;
-        let code = u8::try_from(code)
-            .ok()
-            .and_then(RejectCode::from_u8)
-            .ok_or_else(|| malformed(format!("unknown rejection code {code}")))?;
-        let doc = doc.map(|d| doc_from(&d)).transpose()?;
-        Ok(Rejection {
-            code,
-            message,
-            doc,
-            path,
-        })
-    }
-
-    fn check(&self, _limits: &DecodeLimits) -> Result<(), WireError> {
-        Ok(())
-    }
 }
 
 /// The body bytes of a message: the envelope byte, then CBOR, deflated when that

@@ -1,0 +1,68 @@
+//! Erasure asked by a device (`SyncRequest::erase`): crypto-shredding a document
+//! everywhere, for GDPR Art. 17 or when a case closes.
+//!
+//! A caseworker may erase the medical record of a case assigned to them. The server
+//! destroys the document's data key and deletes its chunks in the exchange's
+//! transaction, keeps a tombstone, and tells every device that held the document at
+//! its next sync (`SyncResponse::erased`). The audit log records the erasure, never
+//! the data.
+
+use passage_core::sync::wire::{RejectCode, SyncRequest};
+use passage_core::{DocId, DocKind, Role};
+
+use super::{Failure, entry, rejection};
+use crate::storage::{Device, Timestamp, Tx};
+
+/// Whether `device` may erase `doc`: a caseworker, the case assigned to them, its
+/// medical record. Whole cases are not erased this way.
+pub(crate) fn may_erase(tx: &mut dyn Tx, device: &Device, doc: &DocId) -> Result<bool, Failure> {
+    if device.role != Role::Caseworker || doc.kind != DocKind::Medical {
+        return Ok(false);
+    }
+    let assigned = tx.case(&doc.case)?.is_some_and(|case| {
+        case.caseworker.as_ref().map(|w| w.id) == device.caseworker.as_ref().map(|w| w.id)
+    });
+    Ok(assigned)
+}
+
+/// Erases what the request asks, or refuses the whole request. Returns the documents
+/// erased (or erased before), to confirm to the device.
+pub(super) fn apply(
+    tx: &mut dyn Tx,
+    device: &Device,
+    request: &SyncRequest,
+    now: Timestamp,
+) -> Result<Vec<DocId>, Failure> {
+    let mut done = Vec::new();
+    for doc in &request.erase {
+        if tx.is_erased(doc)? {
+            done.push(doc.clone());
+            continue;
+        }
+        if !may_erase(tx, device, doc)? {
+            let mut audit = entry(Some(device), "erase", now);
+            audit.case = Some(doc.case.clone());
+            audit.doc = Some(doc.clone());
+            audit.allowed = false;
+            audit.reason = Some("only the caseworker of the case may erase its medical record".into());
+            return Err(Failure::refused(
+                rejection(
+                    RejectCode::Forbidden,
+                    "only the caseworker of the case may erase its medical record",
+                    Some(doc.clone()),
+                ),
+                Some(audit),
+            ));
+        }
+        // What the device held of it stays recorded until the answer, which tells it
+        // (as every device that held it) that the document is erased.
+        tx.erase_document(doc, Some(device.id), now)?;
+        let mut audit = entry(Some(device), "erase", now);
+        audit.case = Some(doc.case.clone());
+        audit.doc = Some(doc.clone());
+        audit.reason = Some("erased: its key destroyed, its chunks deleted".into());
+        tx.audit(&audit)?;
+        done.push(doc.clone());
+    }
+    Ok(done)
+}

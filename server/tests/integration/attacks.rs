@@ -370,7 +370,8 @@ fn a_full_list_outside_the_tokens_scope_stores_nothing() {
 /// may hold.
 #[test]
 fn pushes_are_bounded_in_changes_and_documents_in_bytes() {
-    let server = Server::start_with(&["--doc-quota", "524288", "--case-quota", "1048576"]);
+    // Quotas well above what 2,000 toggles take (about 500 KB sealed), below the note.
+    let server = Server::start_with(&["--doc-quota", "1048576", "--case-quota", "2097152"]);
     let bystander = Bystander::new(&server);
     let case = server.case();
     let journey = case.doc(DocKind::Journey);
@@ -452,12 +453,15 @@ fn pushes_are_bounded_in_changes_and_documents_in_bytes() {
         eprintln!("2,000 changes applied in {push_took:?}; the bystander waited {took:?}");
     });
 
-    // A note of 600 KB (a client that ignores the app's 4,000 characters): over the
-    // document's quota. The device holds the journey and shows why; its medical edit
-    // in the same sync still reaches the server.
-    let mut rng = crate::support::XorShift::new(600);
-    let big: String = (0..600_000)
-        .map(|_| char::from(b'a' + rng.below(26) as u8))
+    // A note of 3 MB of random hex (a client that ignores the app's 4,000 characters;
+    // random, so that Automerge's own compression of the change leaves it at about
+    // 1.5 MB): over the document's quota. The device holds the journey and shows why;
+    // its medical edit in the same sync still reaches the server.
+    let big: String = (0..3_000_000u64 / 64)
+        .map(|i| {
+            use sha2::Digest as _;
+            hex::encode(sha2::Sha256::digest(i.to_le_bytes()))
+        })
         .collect();
     let forged = crate::rejections::raw_change(&talent, &journey, |d| {
         crate::rejections::put_at(
@@ -467,6 +471,11 @@ fn pushes_are_bounded_in_changes_and_documents_in_bytes() {
             &big,
         )
     });
+    assert!(
+        forged.len() > 1 << 20,
+        "the note's change is {} bytes",
+        forged.len()
+    );
     talent
         .store
         .receive_changes(&journey, &[forged])
@@ -511,7 +520,10 @@ fn pushes_are_bounded_in_changes_and_documents_in_bytes() {
         1
     );
     let stored = crate::support::stored_doc_bytes(&server, &journey);
-    assert!(stored < 524_288, "the journey holds {stored} bytes on the server");
+    assert!(
+        stored < 1_048_576,
+        "the journey holds {stored} bytes on the server"
+    );
 }
 
 /// Finding 7: a redeemed code, and guessing.

@@ -8,7 +8,7 @@
 //! holds its own reference and finishes first.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::SystemTime;
 
 use passage_core::sync::{ClientOptions, SyncClient};
@@ -74,8 +74,11 @@ type Observers = Mutex<Vec<(u64, Arc<dyn StoreObserver>)>>;
 pub struct Store {
     core: Arc<CoreStore>,
     catalogue: &'static Catalogue,
-    /// Built at the first enrolment or sync: it holds the connection pool.
-    client: OnceLock<Arc<SyncClient>>,
+    /// Built at the first enrolment or sync (again after [`Store::set_pins`]): it holds
+    /// the connection pool.
+    client: Mutex<Option<Arc<SyncClient>>>,
+    /// The server keys the sync client trusts; empty: certificate authorities.
+    pins: Mutex<Vec<passage_core::sync::SpkiPin>>,
     observers: Arc<Observers>,
     next_observer: AtomicU64,
 }
@@ -94,11 +97,17 @@ fn case_id(text: &str) -> Result<CaseId> {
 
 impl Store {
     fn client(&self) -> Result<Arc<SyncClient>> {
-        if let Some(client) = self.client.get() {
+        let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(client) = client.as_ref() {
             return Ok(Arc::clone(client));
         }
-        let client = Arc::new(SyncClient::new(ClientOptions::default())?);
-        Ok(Arc::clone(self.client.get_or_init(|| client)))
+        let pins = self.pins.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let built = Arc::new(SyncClient::new(ClientOptions {
+            pins,
+            ..ClientOptions::default()
+        })?);
+        *client = Some(Arc::clone(&built));
+        Ok(built)
     }
 
     fn observers(&self) -> Vec<Arc<dyn StoreObserver>> {
@@ -174,7 +183,8 @@ impl Store {
             Ok(Arc::new(Store {
                 core: Arc::new(core),
                 catalogue: Catalogue::builtin()?,
-                client: OnceLock::new(),
+                client: Mutex::new(None),
+                pins: Mutex::new(Vec::new()),
                 observers: Arc::new(Mutex::new(Vec::new())),
                 next_observer: AtomicU64::new(1),
             }))
@@ -187,6 +197,22 @@ impl Store {
 
     pub fn path(&self) -> String {
         self.core.path().display().to_string()
+    }
+
+    /// Trusts only these server keys for enrolment and sync from now on, instead of
+    /// certificate authorities: `sha256/BASE64` each (the server prints its own). Give
+    /// the server's and a backup key's, so that a key change does not cut the app off.
+    /// An empty list trusts the usual authorities again.
+    pub fn set_pins(&self, pins: Vec<String>) -> Result<()> {
+        guard("set_pins", || {
+            let parsed = pins
+                .iter()
+                .map(|p| p.parse::<passage_core::sync::SpkiPin>())
+                .collect::<passage_core::Result<Vec<_>>>()?;
+            *self.pins.lock().unwrap_or_else(|p| p.into_inner()) = parsed;
+            *self.client.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            Ok(())
+        })
     }
 
     /// The store's stable id: what the key provider is asked with.

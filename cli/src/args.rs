@@ -81,6 +81,18 @@ pub(crate) struct Cli {
     #[arg(long, env = "PASSAGE_KEY_DIR", value_name = "DIR", global = true)]
     pub(crate) key_dir: Option<PathBuf>,
 
+    /// Trust only these server keys for enrolment and sync, instead of certificate
+    /// authorities: sha256/BASE64 each (passage-server prints its own); give the
+    /// server's and a backup key's. Repeat, or separate with commas
+    #[arg(long = "pin", env = "PASSAGE_PINS", value_name = "PIN", value_delimiter = ',', global = true,
+          value_parser = |s: &str| s.parse::<passage_core::sync::SpkiPin>().map_err(|e| crate::error::core_message(&e)))]
+    pub(crate) pins: Vec<passage_core::sync::SpkiPin>,
+
+    /// Allow plain http:// to a server on another machine (the token and the case
+    /// cross the network in the clear): for tests on a private network only
+    #[arg(long, env = "PASSAGE_INSECURE_PLAIN_HTTP", global = true)]
+    pub(crate) insecure_plain_http: bool,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }

@@ -30,6 +30,8 @@ pub(crate) struct Ctx {
     store: Option<PathBuf>,
     case: Option<CaseId>,
     keys: PathBuf,
+    /// How the sync client reaches the server: pins, plain HTTP.
+    pub(crate) transport: (Vec<passage_core::sync::SpkiPin>, bool),
 }
 
 impl Ctx {
@@ -60,7 +62,17 @@ impl Ctx {
             store,
             case: cli.case.clone(),
             keys,
+            transport: (cli.pins.clone(), cli.insecure_plain_http),
         })
+    }
+
+    /// The sync client's options for this run.
+    pub(crate) fn client_options(&self) -> passage_core::sync::ClientOptions {
+        passage_core::sync::ClientOptions {
+            pins: self.transport.0.clone(),
+            allow_plain_http: self.transport.1,
+            ..passage_core::sync::ClientOptions::default()
+        }
     }
 
     /// The name written into the history of this device's changes.

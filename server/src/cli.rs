@@ -85,6 +85,26 @@ pub struct ServeArgs {
     /// Address and port to listen on (port 0: any free port).
     #[arg(long, env = "PASSAGE_SERVER_LISTEN", default_value = "127.0.0.1:7878")]
     pub listen: String,
+    /// The server's certificate chain (PEM), to serve HTTPS; with --tls-key.
+    #[arg(
+        long,
+        env = "PASSAGE_SERVER_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The certificate's private key (PEM); with --tls-cert.
+    #[arg(
+        long,
+        env = "PASSAGE_SERVER_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Allow plain HTTP on an address other machines can reach: only behind a proxy
+    /// that terminates TLS. Without it, plain HTTP is served on loopback only.
+    #[arg(long)]
+    pub plain_http: bool,
     /// Serve `GET /metrics` on this address (keep it private: loopback or an internal
     /// network); no metrics without it.
     #[arg(long, env = "PASSAGE_SERVER_METRICS_LISTEN", value_name = "ADDR")]

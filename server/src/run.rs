@@ -128,6 +128,16 @@ fn serve(storage: SqliteStorage, args: &ServeArgs, out: &mut dyn Write) -> Resul
         .map(|text| address("metrics-listen", text))
         .transpose()?;
     let limits = args.limits();
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some((http::tls::server_config(cert, key)?, http::tls::pin_of(cert)?)),
+        _ => None,
+    };
+    if tls.is_none() {
+        http::tls::check_plain("listen", addr, args.plain_http)?;
+    }
+    if let Some(metrics) = metrics_addr {
+        http::tls::check_plain("metrics-listen", metrics, args.plain_http)?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -136,14 +146,19 @@ fn serve(storage: SqliteStorage, args: &ServeArgs, out: &mut dyn Write) -> Resul
             Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
             None => None,
         };
-        tracing::info!(db = %storage.path().display(), %bound, "passage-server started");
+        tracing::info!(db = %storage.path().display(), %bound, tls = tls.is_some(), "passage-server started");
         writeln!(out, "listening on {bound}")?;
+        if let Some((_, pin)) = &tls {
+            // What devices pin (with a backup pin of the next key).
+            writeln!(out, "tls pin {pin}")?;
+        }
         if let Some(metrics) = &metrics_listener {
             writeln!(out, "metrics on {}", metrics.local_addr()?)?;
         }
         out.flush()?;
         let state = AppState::new(Arc::new(storage), Arc::new(Metrics::new()), limits);
-        http::serve(listener, metrics_listener, state, shutdown_signal()).await?;
+        let tls = tls.map(|(config, _)| config);
+        http::serve(listener, tls, metrics_listener, state, shutdown_signal()).await?;
         tracing::info!("passage-server stopped");
         Ok(())
     })

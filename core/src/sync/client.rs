@@ -67,6 +67,12 @@ pub struct ClientOptions {
     pub max_rounds: u32,
     /// Where "now" comes from, for the recorded results.
     pub clock: SharedClock,
+    /// The server keys this device trusts, instead of certificate authorities (see
+    /// [`super::SpkiPin`]); empty: the usual authorities (Mozilla's roots).
+    pub pins: Vec<super::SpkiPin>,
+    /// Allow `http://` to a server that is not on this machine. Tokens and health data
+    /// would cross the network in the clear: only for tests on a private network.
+    pub allow_plain_http: bool,
 }
 
 impl Default for ClientOptions {
@@ -81,6 +87,8 @@ impl Default for ClientOptions {
             backoff: Backoff::default(),
             max_rounds: 16,
             clock: Arc::new(SystemClock),
+            pins: Vec::new(),
+            allow_plain_http: false,
         }
     }
 }
@@ -167,7 +175,7 @@ struct EnrolAnswer {
 impl SyncClient {
     pub fn new(options: ClientOptions) -> Result<SyncClient> {
         let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls_config()?)
+            .tls_backend_preconfigured(tls_config(&options.pins)?)
             .timeout(options.request_timeout)
             .connect_timeout(options.connect_timeout)
             // A redirect would carry the bearer token to another address, and turn a
@@ -194,6 +202,7 @@ impl SyncClient {
         device_name: &str,
     ) -> Result<Enrolment> {
         let server = normalise_url(server_url)?;
+        check_transport(&server, self.options.allow_plain_http)?;
         let url = endpoint(&server, "v1/enrol")?;
         let code = code.trim();
         if code.is_empty() {
@@ -310,6 +319,7 @@ impl SyncClient {
         let server = blocking(store, |s| s.sync_server())
             .await?
             .ok_or(Error::NotEnrolled)?;
+        check_transport(&server.url, self.options.allow_plain_http)?;
         let url = endpoint(&server.url, "v1/sync")?;
         let mut full = false;
         let mut repush = Vec::new();
@@ -539,19 +549,29 @@ impl SyncClient {
     }
 }
 
-/// TLS with rustls on the ring provider and Mozilla's root certificates: no C build,
-/// no JNI on Android. Certificate authorities installed on the phone (by an MDM) are
-/// not trusted; an organisation that needs them supplies its own transport.
-fn tls_config() -> Result<rustls::ClientConfig> {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+/// TLS with rustls on the ring provider: no C build, no JNI on Android. Without pins,
+/// Mozilla's root certificates (authorities installed on the phone, by an MDM, are not
+/// trusted; an organisation that needs them supplies its own transport); with pins,
+/// exactly the pinned keys.
+fn tls_config(pins: &[super::SpkiPin]) -> Result<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::InvalidInput(format!("TLS cannot be set up: {e}")))?;
+    let mut config = if pins.is_empty() {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(super::pinning::PinnedVerifier::new(
+                pins.to_vec(),
+                provider,
+            )))
+            .with_no_client_auth()
     };
-    let mut config =
-        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| Error::InvalidInput(format!("TLS cannot be set up: {e}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
     // reqwest leaves ALPN to a preconfigured client: offer HTTP/2, then HTTP/1.1.
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
@@ -584,6 +604,31 @@ pub(crate) fn normalise_url(url: &str) -> Result<String> {
         )));
     }
     Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+/// Refuses `http://` to a server elsewhere than on this machine, unless allowed: the
+/// token and every body would cross the network in the clear.
+pub(crate) fn check_transport(url: &str, allow_plain_http: bool) -> Result<()> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| Error::InvalidInput(format!("{url:?} is not a server address: {e}")))?;
+    if parsed.scheme() == "https" || allow_plain_http {
+        return Ok(());
+    }
+    let host = parsed.host_str().unwrap_or_default();
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "{url} is plain http:// to another machine: the token and the case would cross the network \
+             in the clear; use https://"
+        )))
+    }
 }
 
 /// An endpoint under the server's address, which may have a path of its own

@@ -10,11 +10,13 @@ mod answer;
 pub mod backoff;
 mod census;
 pub mod client;
+mod pinning;
 pub mod wire;
 
 pub use crate::store::{HeldDocument, PUSH_BUDGET_BYTES, SyncApplied, SyncServer, SyncState};
 pub use backoff::Backoff;
 pub use client::{ClientOptions, Enrolment, SyncClient, SyncReport};
+pub use pinning::SpkiPin;
 pub use wire::{
     DecodeLimits, DocHeads, Pull, Push, RejectCode, Rejection, SyncRequest, SyncResponse, SyncStatus,
     WireError,

@@ -1,5 +1,6 @@
 //! The HTTP face of the server: `/v1/sync`, `/v1/enrol` and `/healthz` on the public
-//! listener, `/metrics` on a listener of its own (off unless asked for).
+//! listener (HTTPS with [`tls`], or plain on loopback), `/metrics` on a listener of its
+//! own (off unless asked for).
 //!
 //! Connections are served by hyper directly rather than through `axum::serve`, for
 //! what a server facing phones needs and that does not give: a cap on open
@@ -11,6 +12,7 @@
 mod body;
 mod enrol;
 mod sync;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -25,7 +27,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt as _;
@@ -139,15 +141,43 @@ pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
     )
 }
 
-/// Serves `router` on `listener` until `shutdown` turns true, then lets the requests
-/// in flight end (for at most [`SHUTDOWN_GRACE`]).
+/// Serves one connection until it closes: hyper's HTTP/1.1, with the time limit on
+/// each request's head, and the client's address put in each request.
+async fn serve_connection<I>(
+    io: I,
+    peer: std::net::SocketAddr,
+    router: Router,
+    limits: Limits,
+    watcher: Watcher,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        let router = router.clone();
+        async move { Ok::<_, Infallible>(router.oneshot(request).await.into_response()) }
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(64 << 10)
+        .serve_connection(TokioIo::new(io), service);
+    if let Err(error) = watcher.watch(connection).await {
+        tracing::debug!(%error, %peer, "a connection ended with an error");
+    }
+}
+
+/// Serves `router` on `listener` (over TLS with `tls`) until `shutdown` turns true,
+/// then lets the requests in flight end (for at most [`SHUTDOWN_GRACE`]).
 pub async fn serve_listener(
     listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     router: Router,
     limits: Limits,
     metrics: Arc<Metrics>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     loop {
@@ -170,21 +200,20 @@ pub async fn serve_listener(
             continue;
         };
         let router = router.clone();
-        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            let router = router.clone();
-            async move { Ok::<_, Infallible>(router.oneshot(request).await.into_response()) }
-        });
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_timeout)
-            .max_buf_size(64 << 10)
-            .serve_connection(TokioIo::new(stream), service);
-        let watched = graceful.watch(connection);
+        let watcher = graceful.watcher();
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            if let Err(error) = watched.await {
-                tracing::debug!(%error, %peer, "a connection ended with an error");
+            match acceptor {
+                None => serve_connection(stream, peer, router, limits, watcher).await,
+                // The handshake has the same time limit as a request's head.
+                Some(acceptor) => {
+                    match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => serve_connection(tls, peer, router, limits, watcher).await,
+                        Ok(Err(error)) => tracing::debug!(%error, %peer, "a TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "a TLS handshake took too long"),
+                    }
+                }
             }
         });
     }
@@ -197,10 +226,11 @@ pub async fn serve_listener(
     }
 }
 
-/// Serves the public routes on `listener` and, if given, the metrics on
-/// `metrics_listener`, until `shutdown` resolves.
+/// Serves the public routes on `listener` (over TLS with `tls`) and, if given, the
+/// metrics on `metrics_listener`, until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     metrics_listener: Option<TcpListener>,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -211,6 +241,7 @@ pub async fn serve(
     let metrics_task = metrics_listener.map(|listener| {
         tokio::spawn(serve_listener(
             listener,
+            None,
             metrics_router(Arc::clone(&metrics)),
             limits,
             Arc::clone(&metrics),
@@ -221,7 +252,7 @@ pub async fn serve(
         shutdown.await;
         let _ = stop.send(true);
     });
-    serve_listener(listener, router(state), limits, metrics, stopping).await;
+    serve_listener(listener, tls, router(state), limits, metrics, stopping).await;
     if let Some(task) = metrics_task {
         let _ = task.await;
     }

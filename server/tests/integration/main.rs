@@ -16,4 +16,5 @@ mod recovery;
 mod rejections;
 mod support;
 mod sync;
+mod transport;
 mod trust;

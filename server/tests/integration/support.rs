@@ -29,6 +29,8 @@ pub struct Server {
     pub addr: String,
     /// Where `GET /metrics` is served, when `serve` was given `--metrics-listen`.
     pub metrics_addr: Option<String>,
+    /// The pin of the server's key, when it serves HTTPS.
+    pub tls_pin: Option<String>,
     /// Options given to `serve`.
     options: Vec<String>,
     /// Environment variables set for `serve` (the server's key, say).
@@ -50,6 +52,7 @@ impl Server {
             dir,
             addr: String::new(),
             metrics_addr: None,
+            tls_pin: None,
             options: Vec::new(),
             env: Vec::new(),
             admin_args: Vec::new(),
@@ -66,6 +69,7 @@ impl Server {
             dir,
             addr: String::new(),
             metrics_addr: None,
+            tls_pin: None,
             options: options.iter().map(|o| (*o).to_owned()).collect(),
             env: Vec::new(),
             admin_args: Vec::new(),
@@ -130,6 +134,11 @@ impl Server {
             });
         };
         self.addr = addr.to_owned();
+        if self.options.iter().any(|o| o == "--tls-cert") {
+            let mut line = String::new();
+            stdout.read_line(&mut line).expect("the pin line");
+            self.tls_pin = line.trim().strip_prefix("tls pin ").map(str::to_owned);
+        }
         if self.options.iter().any(|o| o == "--metrics-listen") {
             let mut line = String::new();
             stdout.read_line(&mut line).expect("the metrics line");
@@ -653,6 +662,11 @@ pub type SyncOnThread = std::thread::JoinHandle<(passage_core::Result<SyncReport
 impl Phone {
     /// A new store on disk for `name`, not enrolled yet.
     pub fn new(role: Role, name: &str) -> Phone {
+        Phone::with_options(role, name, quick_client_options())
+    }
+
+    /// The same, with the sync client's options given.
+    pub fn with_options(role: Role, name: &str, options: ClientOptions) -> Phone {
         let dir = tempfile::tempdir().expect("temp dir");
         let key = passage_core::SecretKey::generate().expect("a key");
         let store = open_sealed(&dir.path().join("device.db"), Identity::new(role, name), &key);
@@ -660,15 +674,24 @@ impl Phone {
             _dir: dir,
             name: name.to_owned(),
             store: Arc::new(store),
-            client: Arc::new(SyncClient::new(quick_client_options()).expect("sync client")),
+            client: Arc::new(SyncClient::new(options).expect("sync client")),
         }
     }
 
     /// Enrols with `code` at `url` (the server, or a proxy in front of it).
     pub fn enrol(&self, rt: &tokio::runtime::Handle, url: &str, code: &str) {
+        self.try_enrol(rt, url, code)
+            .unwrap_or_else(|e| panic!("{} could not enrol at {url}: {e}", self.name));
+    }
+
+    pub fn try_enrol(
+        &self,
+        rt: &tokio::runtime::Handle,
+        url: &str,
+        code: &str,
+    ) -> passage_core::Result<passage_core::sync::Enrolment> {
         let device = format!("{}'s phone", self.name);
         rt.block_on(self.client.enrol(Arc::clone(&self.store), url, code, &device))
-            .unwrap_or_else(|e| panic!("{} could not enrol at {url}: {e}", self.name));
     }
 
     /// One sync, as the app starts one.

@@ -70,6 +70,13 @@ class PassageStore private constructor(private val inner: Store) : Closeable {
 
     val path: String get() = live { inner.path() }
 
+    /**
+     * Trusts only these server keys (`sha256/BASE64`, as the server prints them) for
+     * enrolment and sync from now on, instead of certificate authorities. Give the
+     * server's and a backup key's.
+     */
+    fun setPins(pins: List<String>) = call { inner.setPins(pins) }
+
     /** The store's stable id, the one [StoreKeyProvider] is asked with. */
     val storeId: String get() = call { inner.storeId() }
 

@@ -10,6 +10,8 @@
 #   PASSAGE_TEST_TALENT_CODE   the talent's one-time code (also as PASSAGE_TEST_ENROL_CODE)
 #   PASSAGE_TEST_FAMILY_CODE   a family member's code
 #   PASSAGE_TEST_CASEWORKER_CODES  two codes for devices of the caseworker, space-separated
+#   PASSAGE_TEST_ERASE_CASE_ID     a second case, whose medical record the erasure test erases
+#   PASSAGE_TEST_ERASE_TALENT_CODE and PASSAGE_TEST_ERASE_CASEWORKER_CODE  its two codes
 #
 # The server half runs anywhere; `swift test` needs macOS with Xcode and the
 # XCFramework (scripts/build-xcframework.sh). To run the tests from Xcode instead,
@@ -48,7 +50,8 @@ source "$work/env"
 url="$PASSAGE_TEST_SERVER_URL"
 echo "test-with-server.sh: passage-server on $url" >&2
 for name in PASSAGE_TEST_SERVER_URL PASSAGE_TEST_CASE_ID PASSAGE_TEST_TALENT_CODE PASSAGE_TEST_FAMILY_CODE \
-  PASSAGE_TEST_CASEWORKER_CODES; do
+  PASSAGE_TEST_CASEWORKER_CODES PASSAGE_TEST_ERASE_CASE_ID PASSAGE_TEST_ERASE_TALENT_CODE \
+  PASSAGE_TEST_ERASE_CASEWORKER_CODE; do
   echo "  $name=${!name}" >&2
 done
 

@@ -7,10 +7,14 @@ import Security
 /// and never leaving this device (`kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly`),
 /// so a background sync can open the store while the phone is locked.
 ///
-/// A key is found by the store's path relative to the app's home directory: an app's
-/// container path changes across reinstalls and restores, its inside does not. Losing
-/// the key (a device restored without its Keychain) makes the store fail to open with
-/// `.wrongKey`: start a new store and sync it again.
+/// A key is found by the store's id (its Keychain account), which is kept inside the
+/// store file and so moves with it: an app's container path changes across updates,
+/// reinstalls and restores, and a key found by path would be lost with it.
+///
+/// Everything in the store is sealed at rest (XChaCha20-Poly1305) under keys this key
+/// wraps, so there is no reading a store without it. Losing the key (a device restored
+/// without its Keychain) makes the store fail to open with `.wrongKey`: start a new
+/// store and sync it again.
 public struct KeychainKeyProvider: StoreKeyProvider {
     public static let defaultService = "org.passage.store-key"
 
@@ -32,13 +36,12 @@ public struct KeychainKeyProvider: StoreKeyProvider {
         self.useDataProtectionKeychain = useDataProtectionKeychain
     }
 
-    public func storeKey(for store: URL) throws -> Data {
-        let account = Self.account(for: store)
-        if let key = try existingKey(account: account) {
+    public func storeKey(forStore storeId: String) throws -> Data {
+        if let key = try existingKey(account: storeId) {
             return key
         }
         let key = try Self.randomKey()
-        var attributes = baseQuery(account: account)
+        var attributes = baseQuery(account: storeId)
         attributes[kSecValueData as String] = key
         attributes[kSecAttrAccessible as String] = kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly
         attributes[kSecAttrLabel as String] = "Passage store key"
@@ -48,7 +51,7 @@ public struct KeychainKeyProvider: StoreKeyProvider {
             return key
         case errSecDuplicateItem:
             // Another thread or process stored one first: that one is the store's key.
-            if let key = try existingKey(account: account) {
+            if let key = try existingKey(account: storeId) {
                 return key
             }
             throw KeychainError(status: status, operation: "read after a concurrent add")
@@ -57,29 +60,14 @@ public struct KeychainKeyProvider: StoreKeyProvider {
         }
     }
 
-    /// Forgets the key of a store, after its file was deleted. A store opened again at
-    /// that path afterwards gets a new key (and must be a new, empty store).
-    public func deleteKey(for store: URL) throws {
-        let status = SecItemDelete(baseQuery(account: Self.account(for: store)) as CFDictionary)
+    /// Forgets the key of a store, after its file was deleted: read the id with
+    /// ``PassageStore/storeId()`` while the store is still open. Whatever is left of that
+    /// store can never be read again; a new store gets a new id, and so a new key.
+    public func deleteKey(forStore storeId: String) throws {
+        let status = SecItemDelete(baseQuery(account: storeId) as CFDictionary)
         guard status == errSecSuccess || status == errSecItemNotFound else {
             throw Self.failure(status, operation: "delete")
         }
-    }
-
-    /// The Keychain account of a store: its path inside the home directory (`~/...`),
-    /// or the absolute path of a store outside it.
-    static func account(for store: URL) -> String {
-        func plain(_ path: String) -> String {
-            // /var is /private/var on iOS; the two spellings are one place.
-            path.hasPrefix("/private/") ? String(path.dropFirst("/private".count)) : path
-        }
-        let path = plain(store.standardizedFileURL.path)
-        let home = plain(URL(fileURLWithPath: NSHomeDirectory(), isDirectory: true).standardizedFileURL.path)
-        let prefix = home.hasSuffix("/") ? home : home + "/"
-        if path.hasPrefix(prefix) {
-            return "~/" + path.dropFirst(prefix.count)
-        }
-        return path
     }
 
     private func baseQuery(account: String) -> [String: Any] {

@@ -63,6 +63,23 @@ public final class PassageStore: Sendable {
         finish(closing())
     }
 
+    // MARK: The store's key
+
+    /// The store's stable id (32 hex characters): what the ``StoreKeyProvider`` is asked
+    /// with. It is kept inside the store file, so it stays the same when the file, or
+    /// the app's container, moves.
+    public func storeId() throws(PassageStoreError) -> String {
+        try call { try $0.storeId() }
+    }
+
+    /// Re-keys the store: from now on it opens with `newKey` (32 bytes; anything else is
+    /// `.invalidInput`) only. Keep the new key in the keystore before calling this, and
+    /// the old one until it returned: if the app stops in between, the store is under
+    /// one of the two, and both are still there to try.
+    public func rekey(newKey: Data) throws(PassageStoreError) {
+        try call { try $0.rekey(newKey: newKey) }
+    }
+
     // MARK: Reads
 
     /// The cases on this device; a damaged one is listed with its `problem`.
@@ -91,7 +108,10 @@ public final class PassageStore: Sendable {
         try call { try $0.conflicts(caseId: caseId, locale: locale) }
     }
 
-    /// Who changed what and when, oldest first.
+    /// Who changed what and when, oldest first. Show each entry's `vouched` author where
+    /// there is one: it is who the server received the change from. `by`, `role` and
+    /// `at` are the change's own claim, and `trust` says how the two compare
+    /// (`.disputed`: show the vouched author, not the claim).
     public func history(caseId: String) throws(PassageStoreError) -> [HistoryEntry] {
         try call { try $0.history(caseId: caseId) }
     }
@@ -136,7 +156,23 @@ public final class PassageStore: Sendable {
         try call { try $0.apply(caseId: caseId, edit: edit) }
     }
 
+    /// Erases a case's medical record (caseworkers): destroyed on this device at once,
+    /// on the server and every other device at their next sync. It cannot be undone.
+    /// Observers (``caseChanges``) hear of it before this returns.
+    public func eraseMedical(caseId: String) throws(PassageStoreError) {
+        try call { try $0.eraseMedical(caseId: caseId) }
+    }
+
     // MARK: Sync
+
+    /// Trusts only these server keys for enrolment and sync from now on, instead of
+    /// certificate authorities: `sha256/BASE64` each, as the server prints them. Give the
+    /// server's and a backup key's, so that the server changing its key does not cut the
+    /// app off. An empty list trusts the usual authorities again; a malformed pin is
+    /// `.invalidInput`.
+    public func setPins(_ pins: [String]) throws(PassageStoreError) {
+        try call { try $0.setPins(pins: pins) }
+    }
 
     /// Exchanges a one-time enrolment code for this device's token, and records the
     /// server. The enrolment's `role` is the role to open this store as from now on.

@@ -26,6 +26,11 @@ public typealias ModuleStatus = PassageFFI.ModuleStatus
 public typealias StageProgress = PassageFFI.StageProgress
 public typealias CriticalField = PassageFFI.CriticalField
 public typealias ReminderKind = PassageFFI.ReminderKind
+/// How far a history entry's author can be believed: `.vouched` (the server received
+/// the change from the person and role it names), `.disputed` (from someone else: show
+/// the vouched author) or `.unvouched` (not synced yet, or older than the server's
+/// records).
+public typealias Trust = PassageFFI.Trust
 
 // MARK: Input
 
@@ -69,6 +74,10 @@ public typealias PlanStage = PassageFFI.PlanStage
 public typealias Conflict = PassageFFI.Conflict
 public typealias ConflictValue = PassageFFI.ConflictValue
 public typealias HistoryEntry = PassageFFI.HistoryEntry
+/// What the server vouched for about a change (`HistoryEntry.vouched`): the person of
+/// the device it received the change from, that device's role (none for the server's
+/// own changes), when, and whether this device delivered it (`own`).
+public typealias Voucher = PassageFFI.Voucher
 /// A local notification to schedule: what to say, and when (`notifyAt`); its `id` is
 /// stable for the same event, so scheduling it again replaces it.
 public typealias Reminder = PassageFFI.Reminder

@@ -24,7 +24,7 @@ final class ErrorTests: PassageTestCase {
 
     func testAKeyProviderThrowingAPassageErrorKeepsItsKind() throws {
         struct LockedKeychain: StoreKeyProvider {
-            func storeKey(for store: URL) throws -> Data {
+            func storeKey(forStore storeId: String) throws -> Data {
                 throw PassageStoreError.storage(reason: "the Keychain is locked")
             }
         }

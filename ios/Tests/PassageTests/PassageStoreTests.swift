@@ -103,7 +103,7 @@ final class PassageStoreTests: PassageTestCase {
             var description: String { "the keystore is locked" }
         }
         struct LockedKeystore: StoreKeyProvider {
-            func storeKey(for store: URL) throws -> Data {
+            func storeKey(forStore storeId: String) throws -> Data {
                 throw KeystoreLocked()
             }
         }

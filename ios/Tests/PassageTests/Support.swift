@@ -11,7 +11,7 @@ struct TestKeys: StoreKeyProvider {
         key = Data(repeating: byte, count: 32)
     }
 
-    func storeKey(for store: URL) throws -> Data {
+    func storeKey(forStore storeId: String) throws -> Data {
         key
     }
 }
@@ -21,7 +21,7 @@ struct TestKeys: StoreKeyProvider {
 struct BrokenKeys: StoreKeyProvider {
     struct KeystoreExploded: Error {}
 
-    func storeKey(for store: URL) throws -> Data {
+    func storeKey(forStore storeId: String) throws -> Data {
         throw KeystoreExploded()
     }
 }

@@ -124,6 +124,18 @@ fn talent(storage: &SqliteStorage, dir: &Path, case: &CaseId, token: &str) -> De
         let response: SyncResponse = wire::decode(&outcome.body).expect("an answer");
         let applied = store.sync_apply(&request, &response).expect("the answer applies");
         if !applied.needs_another_round() {
+            // Enrolled, a device writes the name the server knows its talent by (what
+            // enrolment tells it): the server accepts a completion only in that name.
+            let person = store.journey(case).expect("the journey").talent_name;
+            store
+                .set_sync_server(&passage_core::sync::SyncServer {
+                    url: "http://127.0.0.1:1".into(),
+                    token: token.to_owned(),
+                    role: Some(Role::Talent),
+                    expires_at: None,
+                    person: Some(person),
+                })
+                .expect("the enrolment is recorded");
             // Phones do not keep every case decoded; the load reads from disk.
             store.evict_all();
             return Device {

@@ -66,6 +66,10 @@
 //! that much); 3,000 is printed against the same baseline. The server's CPU time per
 //! sync (`/proc/PID/stat`) is printed too: on a machine of two cores the client
 //! threads compete with the server for them.
+//!
+//! (d) The limits' cost ([`limits`]): admission and decoding within a role's limits,
+//! timed in-process per request, against the server's CPU per sync in (c). Target: at
+//! most 5% more CPU per sync.
 
 // A benchmark reports on stdout by design.
 #![allow(clippy::print_stdout)]
@@ -74,6 +78,7 @@ mod am;
 mod devices;
 mod edit;
 mod idle;
+mod limits;
 mod load;
 mod measure;
 mod server;
@@ -178,6 +183,8 @@ fn main() {
     load::print(&runs[2]);
     load::memory_ratios(&runs);
     println!();
+
+    limits::bench(dir.path(), &runs[0]);
 
     println!("total {} (after the build)", secs(started.elapsed()));
 }

@@ -74,8 +74,8 @@ pub(crate) fn mib(kib: u64) -> String {
 
 pub(crate) fn verdict(ratio: f64, target: Option<f64>) -> String {
     match target {
-        Some(t) if ratio <= t => format!("{ratio:.3}x   target <= {t:.1}x   PASS"),
-        Some(t) => format!("{ratio:.3}x   target <= {t:.1}x   OVER"),
+        Some(t) if ratio <= t => format!("{ratio:.3}x   target <= {t}x   PASS"),
+        Some(t) => format!("{ratio:.3}x   target <= {t}x   OVER"),
         None => format!("{ratio:.3}x   (informational, no target)"),
     }
 }

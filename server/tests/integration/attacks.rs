@@ -335,11 +335,13 @@ fn a_full_list_outside_the_tokens_scope_stores_nothing() {
         erase: vec![],
     };
     let before = std::fs::metadata(server.db()).expect("db").len();
+    let watch = MemoryWatch::start(server.pid());
     std::thread::scope(|s| {
         let attack = s.spawn(|| server.sync_raw(&caseworker.token, &wire::encode(&request)));
         bystander.edit_and_sync(&server, TaskStatus::Done);
         assert_eq!(attack.join().expect("the attack").status, 200);
     });
+    watch.finish("an invented full list");
     // Only what the caseworker may read: the two cases' journeys and medical records.
     assert_eq!(peer_rows(&server, &caseworker.token), 4);
     let grown = std::fs::metadata(server.db())
@@ -378,6 +380,7 @@ fn pushes_are_bounded_in_changes_and_documents_in_bytes() {
     let talent = server.talent(&case);
     talent.sync(&server);
 
+    let watch = MemoryWatch::start(server.pid());
     // 80,000 changes in one push, and 2,001: refused before any is applied. (Each
     // different, so that the body does not deflate past what a body may inflate to.)
     let mut rng = crate::support::XorShift::new(80_000);
@@ -452,6 +455,7 @@ fn pushes_are_bounded_in_changes_and_documents_in_bytes() {
         assert_eq!(status, 200);
         eprintln!("2,000 changes applied in {push_took:?}; the bystander waited {took:?}");
     });
+    watch.finish("oversized pushes");
 
     // A note of 3 MB of random hex (a client that ignores the app's 4,000 characters;
     // random, so that Automerge's own compression of the change leaves it at about

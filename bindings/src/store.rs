@@ -74,11 +74,9 @@ type Observers = Mutex<Vec<(u64, Arc<dyn StoreObserver>)>>;
 pub struct Store {
     core: Arc<CoreStore>,
     catalogue: &'static Catalogue,
-    /// Built at the first enrolment or sync (again after [`Store::set_pins`]): it holds
-    /// the connection pool.
+    /// Built at the first enrolment or sync, with the store's pins (again after
+    /// [`Store::set_pins`]): it holds the connection pool.
     client: Mutex<Option<Arc<SyncClient>>>,
-    /// The server keys the sync client trusts; empty: certificate authorities.
-    pins: Mutex<Vec<passage_core::sync::SpkiPin>>,
     observers: Arc<Observers>,
     next_observer: AtomicU64,
 }
@@ -101,9 +99,8 @@ impl Store {
         if let Some(client) = client.as_ref() {
             return Ok(Arc::clone(client));
         }
-        let pins = self.pins.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let built = Arc::new(SyncClient::new(ClientOptions {
-            pins,
+            pins: self.core.pins()?,
             ..ClientOptions::default()
         })?);
         *client = Some(Arc::clone(&built));
@@ -184,7 +181,6 @@ impl Store {
                 core: Arc::new(core),
                 catalogue: Catalogue::builtin()?,
                 client: Mutex::new(None),
-                pins: Mutex::new(Vec::new()),
                 observers: Arc::new(Mutex::new(Vec::new())),
                 next_observer: AtomicU64::new(1),
             }))
@@ -202,14 +198,16 @@ impl Store {
     /// Trusts only these server keys for enrolment and sync from now on, instead of
     /// certificate authorities: `sha256/BASE64` each (the server prints its own). Give
     /// the server's and a backup key's, so that a key change does not cut the app off.
-    /// An empty list trusts the usual authorities again.
+    /// They are kept in the store (sealed), so every later open of it, a background
+    /// worker's included, is pinned too; call this before the first enrolment. An
+    /// empty list trusts the usual authorities again.
     pub fn set_pins(&self, pins: Vec<String>) -> Result<()> {
         guard("set_pins", || {
             let parsed = pins
                 .iter()
                 .map(|p| p.parse::<passage_core::sync::SpkiPin>())
                 .collect::<passage_core::Result<Vec<_>>>()?;
-            *self.pins.lock().unwrap_or_else(|p| p.into_inner()) = parsed;
+            self.core.set_pins(&parsed)?;
             *self.client.lock().unwrap_or_else(|p| p.into_inner()) = None;
             Ok(())
         })

@@ -83,7 +83,8 @@ pub(crate) struct Cli {
 
     /// Trust only these server keys for enrolment and sync, instead of certificate
     /// authorities: sha256/BASE64 each (passage-server prints its own); give the
-    /// server's and a backup key's. Repeat, or separate with commas
+    /// server's and a backup key's. Repeat, or separate with commas. Kept in the store:
+    /// later runs use them without the flag
     #[arg(long = "pin", env = "PASSAGE_PINS", value_name = "PIN", value_delimiter = ',', global = true,
           value_parser = |s: &str| s.parse::<passage_core::sync::SpkiPin>().map_err(|e| crate::error::core_message(&e)))]
     pub(crate) pins: Vec<passage_core::sync::SpkiPin>,

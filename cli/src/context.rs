@@ -66,13 +66,20 @@ impl Ctx {
         })
     }
 
-    /// The sync client's options for this run.
-    pub(crate) fn client_options(&self) -> passage_core::sync::ClientOptions {
-        passage_core::sync::ClientOptions {
-            pins: self.transport.0.clone(),
+    /// The sync client's options for this run. Pins given now are kept in the store
+    /// for later runs; without them, the store's own apply.
+    pub(crate) fn client_options(&self, store: &Store) -> Result<passage_core::sync::ClientOptions> {
+        let pins = if self.transport.0.is_empty() {
+            store.pins()?
+        } else {
+            store.set_pins(&self.transport.0)?;
+            self.transport.0.clone()
+        };
+        Ok(passage_core::sync::ClientOptions {
+            pins,
             allow_plain_http: self.transport.1,
             ..passage_core::sync::ClientOptions::default()
-        }
+        })
     }
 
     /// The name written into the history of this device's changes.

@@ -134,6 +134,25 @@ pub fn doc_key_aad(doc: &str) -> Vec<u8> {
     aad
 }
 
+/// The SQL, run inside a write transaction, that overwrites a SQLite file's free pages
+/// with zeros: a table filled with zero blobs takes the free pages, then is dropped
+/// (with `secure_delete` on, freeing writes zeros). The blobs are 64 MiB at most, well
+/// under SQLite's limit of 1 GB per value, whatever the number of free pages. Both
+/// the device's store and the server's database run it after they delete or replace
+/// sealed or plain bytes that must not survive in a free page.
+pub fn scrub_sql(free_pages: i64, page_size: i64) -> String {
+    const BLOB: i64 = 64 << 20;
+    let mut left = free_pages.saturating_mul(page_size);
+    let mut sql = String::from("CREATE TABLE scrub (zeros BLOB);");
+    while left > 0 {
+        let n = left.min(BLOB);
+        sql.push_str(&format!("INSERT INTO scrub VALUES (zeroblob({n}));"));
+        left -= n;
+    }
+    sql.push_str("DROP TABLE scrub;");
+    sql
+}
+
 /// The associated data of a named secret.
 pub(crate) fn secret_aad(name: &str) -> Vec<u8> {
     let mut aad = b"passage secret v1\0".to_vec();

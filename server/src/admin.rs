@@ -412,8 +412,15 @@ pub fn rekey(
     )?;
     writeln!(
         out,
-        "start the server with --key-file {} (or that key in PASSAGE_SERVER_KEY); the old key opens nothing now",
+        "start the server with --key-file {} (or that key in PASSAGE_SERVER_KEY)",
         new_key_file.display()
+    )?;
+    // The old key is left where it was: backups made before now are sealed under it,
+    // and only the operator knows whether they are to stay readable.
+    writeln!(
+        out,
+        "the old key no longer opens this database, but it still opens every backup made before now: \
+         keep it with those backups, or destroy it and them together"
     )?;
     Ok(())
 }

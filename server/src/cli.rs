@@ -105,6 +105,11 @@ pub struct ServeArgs {
     /// that terminates TLS. Without it, plain HTTP is served on loopback only.
     #[arg(long)]
     pub plain_http: bool,
+    /// Behind a reverse proxy on this machine: count enrolment attempts per client
+    /// address as the proxy reports it (the last entry of `X-Forwarded-For`, on
+    /// connections from loopback only), not per the proxy's own address.
+    #[arg(long)]
+    pub trust_forwarded_for: bool,
     /// Serve `GET /metrics` on this address (keep it private: loopback or an internal
     /// network); no metrics without it.
     #[arg(long, env = "PASSAGE_SERVER_METRICS_LISTEN", value_name = "ADDR")]
@@ -141,6 +146,9 @@ pub struct ServeArgs {
     /// Changes in one sync request.
     #[arg(long, value_name = "N", default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1_000..=100_000))]
     pub request_changes: u64,
+    /// Operations the changes of one sync request declare together.
+    #[arg(long, value_name = "N", default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(25_000..=1_000_000))]
+    pub request_operations: u64,
     /// Bytes one document may hold on the server.
     #[arg(long, value_name = "BYTES", default_value_t = 8 << 20, value_parser = clap::value_parser!(u64).range((64 << 10)..))]
     pub doc_quota: u64,
@@ -175,10 +183,12 @@ impl ServeArgs {
             request_memory: size(self.request_memory),
             request_bytes: size(self.request_bytes),
             request_changes: size(self.request_changes),
+            request_operations: size(self.request_operations),
             doc_quota: self.doc_quota,
             case_quota: self.case_quota,
             sync_rate: Rate::per_minute(self.sync_rate, self.sync_rate),
             enrol_rate_per_address: Rate::per_minute(self.enrol_rate, self.enrol_rate),
+            trust_forwarded_for: self.trust_forwarded_for,
             enrol_rate_per_code: Rate::per_minute(self.enrol_code_rate, self.enrol_code_rate),
         }
     }

@@ -55,14 +55,22 @@ pub struct Limits {
     /// Changes in one sync request. A device sends more in several requests; this
     /// bounds the Automerge work one request does under the write lock.
     pub request_changes: usize,
+    /// Operations the changes of one sync request declare together: with
+    /// `request_changes`, what bounds the Automerge work of one request. A change's
+    /// operations are counted from its bytes before Automerge reads it.
+    pub request_operations: usize,
     /// Bytes a document may hold on the server (its stored changes and snapshots).
     pub doc_quota: u64,
     /// Bytes the documents of one case may hold together.
     pub case_quota: u64,
     /// Sync requests per device token.
     pub sync_rate: Rate,
-    /// Enrolment attempts per client address.
+    /// Enrolment attempts per client address (an IPv6 address counts by its /64: one
+    /// machine may have any address in it).
     pub enrol_rate_per_address: Rate,
+    /// Whether a connection from loopback (the operator's reverse proxy) is counted
+    /// by the client address in its `X-Forwarded-For`, rather than as loopback.
+    pub trust_forwarded_for: bool,
     /// Enrolment attempts per code (a right code with a wrong proof, say).
     pub enrol_rate_per_code: Rate,
 }
@@ -84,6 +92,10 @@ impl Default for Limits {
             // Measured: 2,000 changes apply and check in well under half a second on
             // the 2-core CI machine; a device pushes at most 1,000 per request.
             request_changes: 2_000,
+            // Measured (the attacks test, debug build): 50,000 operations are parsed,
+            // applied and checked in about 0.15 s, and take about 25 MiB while they
+            // are. A device pushes at most half that per request.
+            request_operations: 50_000,
             // A journey of 5,000 changes is about 600 KB before compaction and
             // 100 KB after; a medical record is smaller. Sixteen times that.
             doc_quota: 8 << 20,
@@ -94,6 +106,7 @@ impl Default for Limits {
             // A person types a code a few times; a script guessing codes is stopped
             // after 20 tries, then gets one every 3 seconds.
             enrol_rate_per_address: Rate::per_minute(20, 20),
+            trust_forwarded_for: false,
             enrol_rate_per_code: Rate::per_minute(5, 5),
         }
     }
@@ -122,6 +135,7 @@ impl Limits {
                     items: 1_000,
                     docs: 4,
                     changes: 16,
+                    operations: 1_000,
                     heads: 64,
                     full: 8,
                 },
@@ -135,6 +149,7 @@ impl Limits {
                     items: 50_000,
                     docs: 8,
                     changes: self.request_changes,
+                    operations: self.request_operations,
                     heads: 256,
                     full: 16,
                 },
@@ -146,6 +161,7 @@ impl Limits {
                     items: 200_000,
                     docs: 30_000,
                     changes: self.request_changes,
+                    operations: self.request_operations,
                     heads: 256,
                     full: 30_000,
                 },

@@ -20,7 +20,7 @@ pub(crate) fn enrol(ctx: &Ctx, args: EnrolArgs) -> Result<()> {
     let device = args
         .device_name
         .unwrap_or_else(|| format!("{} (terminal)", ctx.name()));
-    let client = SyncClient::new(ctx.client_options())?;
+    let client = SyncClient::new(ctx.client_options(&store)?)?;
     let enrolment = runtime()?.block_on(client.enrol(store, &args.server, &args.code, &device))?;
     if ctx.json {
         ctx.print_json(&enrolment_json(&enrolment))
@@ -44,7 +44,7 @@ pub(crate) fn sync(ctx: &Ctx, status: bool) -> Result<()> {
             ctx.print(&render::sync::status(&ctx.text, server.as_ref(), &state))
         };
     }
-    let client = SyncClient::new(ctx.client_options())?;
+    let client = SyncClient::new(ctx.client_options(&store)?)?;
     match runtime()?.block_on(client.sync(Arc::clone(&store))) {
         Ok(report) => {
             if ctx.json {

@@ -72,9 +72,12 @@ impl<F: Fn(&StoreId) -> Result<SecretKey>> KeySource for F {
 pub(crate) struct Keys {
     store: SecretKey,
     secrets: SecretKey,
-    /// Data keys unwrapped so far, by document id. Keys never change once made (a
-    /// re-key re-wraps them); an erased document's is forgotten.
-    docs: RefCell<HashMap<DocId, SecretKey>>,
+    /// Data keys unwrapped so far, by document id, each with the wrapped bytes it
+    /// came from. This only saves unwrapping: the row is read every time and the
+    /// cache answers for those same bytes alone, so a key whose row a rolled-back
+    /// transaction took away, an erasure deleted or another process re-wrapped is
+    /// never used from memory.
+    docs: RefCell<HashMap<DocId, (Vec<u8>, SecretKey)>>,
     /// The store's file, for errors.
     path: PathBuf,
 }
@@ -114,38 +117,57 @@ impl Keys {
 
     /// A document's data key, to read its chunks: `None` if it has none.
     pub(crate) fn doc_key(&self, conn: &Connection, doc: &DocId) -> Result<Option<SecretKey>> {
-        if let Some(key) = self.docs.borrow().get(doc) {
-            return Ok(Some(key.clone()));
-        }
         let id = doc.to_string();
         let wrapped: Option<Vec<u8>> = conn
-            .query_row("SELECT wrapped FROM doc_keys WHERE doc_id = ?1", [&id], |r| {
-                r.get(0)
-            })
-            .optional()
+            .prepare_cached("SELECT wrapped FROM doc_keys WHERE doc_id = ?1")
+            .and_then(|mut stmt| stmt.query_row([&id], |r| r.get(0)).optional())
             .map_err(|e| self.fail(e))?;
         let Some(wrapped) = wrapped else { return Ok(None) };
-        let key = SecretKey::unwrap(&wrapped, &self.store, &crypt::doc_key_aad(&id))
-            .ok_or_else(|| key_not_opening(doc))?;
-        self.docs.borrow_mut().insert(doc.clone(), key.clone());
+        if let Some((bytes, key)) = self.docs.borrow().get(doc)
+            && *bytes == wrapped
+        {
+            return Ok(Some(key.clone()));
+        }
+        let Some(key) = SecretKey::unwrap(&wrapped, &self.store, &crypt::doc_key_aad(&id)) else {
+            // Another process re-keyed the store since this one opened it: the typed
+            // error, so that the host opens it again with the key it now keeps.
+            return Err(if self.is_current(conn)? {
+                key_not_opening(doc)
+            } else {
+                Error::WrongKey
+            });
+        };
+        self.docs.borrow_mut().insert(doc.clone(), (wrapped, key.clone()));
         Ok(Some(key))
+    }
+
+    /// Whether the store's canary still opens with this process's store key.
+    fn is_current(&self, conn: &Connection) -> Result<bool> {
+        let canary = meta(conn, CANARY).map_err(|e| self.fail(e))?;
+        Ok(canary.and_then(|c| self.store.open(&c, CANARY_AAD)).as_deref() == Some(CANARY_TEXT))
     }
 
     /// A document's data key, to write its chunks, made if it has none yet. Called
     /// inside the write transaction that stores the chunks, so that two processes
-    /// never seal one document under two keys.
+    /// never seal one document under two keys. A new key is wrapped only after the
+    /// canary shows that the store key is still this one: a process that kept the
+    /// store open while another re-keyed it would otherwise wrap keys nobody holds.
     pub(crate) fn doc_key_or_new(&self, conn: &Connection, doc: &DocId) -> Result<SecretKey> {
         if let Some(key) = self.doc_key(conn, doc)? {
             return Ok(key);
         }
+        if !self.is_current(conn)? {
+            return Err(Error::WrongKey);
+        }
         let id = doc.to_string();
         let key = SecretKey::generate()?;
+        let wrapped = key.wrap(&self.store, &crypt::doc_key_aad(&id))?;
         conn.execute(
             "INSERT INTO doc_keys (doc_id, wrapped) VALUES (?1, ?2)",
-            params![id, key.wrap(&self.store, &crypt::doc_key_aad(&id))?],
+            params![id, wrapped],
         )
         .map_err(|e| self.fail(e))?;
-        self.docs.borrow_mut().insert(doc.clone(), key.clone());
+        self.docs.borrow_mut().insert(doc.clone(), (wrapped, key.clone()));
         Ok(key)
     }
 
@@ -307,6 +329,9 @@ fn seal_in_place(db: &mut Db, key: &SecretKey) -> Result<()> {
     if meta(&tx, CANARY).map_err(fail)?.is_some() {
         return Ok(());
     }
+    // The canary first: new data keys are wrapped only under a store key the canary
+    // names (`Keys::doc_key_or_new`). All of it commits together or not at all.
+    set_meta(&tx, CANARY, &key.seal(CANARY_TEXT, CANARY_AAD)?).map_err(fail)?;
     let secrets = SecretKey::generate()?;
     let keys = Keys {
         store: key.clone(),
@@ -357,7 +382,6 @@ fn seal_in_place(db: &mut Db, key: &SecretKey) -> Result<()> {
         .map_err(fail)?;
     }
     set_meta(&tx, SECRETS_KEY, &secrets.wrap(key, SECRETS_AAD)?).map_err(fail)?;
-    set_meta(&tx, CANARY, &key.seal(CANARY_TEXT, CANARY_AAD)?).map_err(fail)?;
     tx.execute("DELETE FROM store_meta WHERE key = ?1", [LEGACY_CANARY])
         .map_err(fail)?;
     tx.commit().map_err(fail)?;
@@ -386,16 +410,14 @@ impl Db {
             )
             .map_err(fail)?;
         if free > 0 {
-            self.conn
-                .execute_batch(&format!(
-                    "BEGIN IMMEDIATE;
-                     CREATE TABLE scrub (zeros BLOB);
-                     INSERT INTO scrub VALUES (zeroblob({}));
-                     DROP TABLE scrub;
-                     COMMIT;",
-                    free * page
-                ))
+            // A transaction that rolls back if any step fails (a full disk), rather
+            // than one left open for every later write to trip over.
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(fail)?;
+            tx.execute_batch(&crypt::scrub_sql(free, page)).map_err(fail)?;
+            tx.commit().map_err(fail)?;
         }
         let _: (i64, i64, i64) = self
             .conn

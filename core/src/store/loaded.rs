@@ -72,6 +72,14 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String
     })
 }
 
+/// Parses a change from bytes that may come from anywhere: measured first (no
+/// compressed chunk, no more than [`super::shape::MAX_CHANGE_OPERATIONS`] declared),
+/// then read by Automerge with its panics caught.
+pub(crate) fn parse_change(bytes: &[u8]) -> std::result::Result<Change, String> {
+    super::shape::measure(bytes, super::shape::MAX_CHANGE_OPERATIONS).map_err(|e| e.to_string())?;
+    guarded(|| Change::try_from(bytes))?.map_err(|e| e.to_string())
+}
+
 /// Decodes one change, checking its size and (if known) its hash.
 pub(crate) fn decode_change(
     doc: &DocId,
@@ -86,9 +94,7 @@ pub(crate) fn decode_change(
             format!("{} bytes is over the {MAX_CHUNK_BYTES}-byte limit", bytes.len()),
         ));
     }
-    let change = guarded(|| Change::try_from(bytes))
-        .map_err(|e| corrupt(doc, label.to_owned(), e))?
-        .map_err(|e| corrupt(doc, label.to_owned(), e.to_string()))?;
+    let change = parse_change(bytes).map_err(|e| corrupt(doc, label.to_owned(), e))?;
     // Automerge parses a change without checking its header checksum (the first four
     // bytes of its hash, after the magic bytes); a flipped bit there must not pass.
     if change.raw_bytes().get(4..8) != change.hash().as_ref().get(..4) {

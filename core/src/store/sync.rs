@@ -28,6 +28,48 @@ pub const PUSH_BUDGET_BYTES: usize = 4 << 20;
 /// costs it. A document with more (a whole history sent again after the server was
 /// restored from a backup) goes in causal slices over several rounds.
 pub(crate) const PUSH_MAX_CHANGES: usize = 1_000;
+/// Operations one request's changes declare at most: half of what a server takes by
+/// default (`passage-server serve --request-operations`), for the same reason.
+pub(crate) const PUSH_MAX_OPERATIONS: u64 = 25_000;
+
+/// What a set of changes costs a server: the three things its limits count.
+#[derive(Clone, Copy, Default)]
+struct PushCost {
+    changes: usize,
+    bytes: usize,
+    operations: u64,
+}
+
+impl PushCost {
+    fn of(changes: &[automerge::Change]) -> PushCost {
+        changes.iter().fold(PushCost::default(), |cost, c| cost.plus(c))
+    }
+
+    /// Counted as the server counts them: rows declared in the bytes.
+    fn plus(self, change: &automerge::Change) -> PushCost {
+        let bytes = change.raw_bytes();
+        let operations = super::shape::measure(bytes, u64::MAX).unwrap_or(change.len() as u64);
+        PushCost {
+            changes: self.changes + 1,
+            bytes: self.bytes + bytes.len(),
+            operations: self.operations + operations,
+        }
+    }
+
+    fn add(self, other: PushCost) -> PushCost {
+        PushCost {
+            changes: self.changes + other.changes,
+            bytes: self.bytes + other.bytes,
+            operations: self.operations + other.operations,
+        }
+    }
+
+    fn within_request(self) -> bool {
+        self.changes <= PUSH_MAX_CHANGES
+            && self.bytes <= PUSH_BUDGET_BYTES
+            && self.operations <= PUSH_MAX_OPERATIONS
+    }
+}
 
 /// Names of the values kept in `sync_meta`.
 mod key {
@@ -50,6 +92,9 @@ mod key {
     /// the caseworker): the name written into the history of its changes once
     /// enrolled.
     pub(super) const PERSON: &str = "person";
+    /// The server keys the store trusts, comma-separated pins; sealed like a secret,
+    /// so that whoever can write the file cannot swap them without the store key.
+    pub(super) const PINS: &str = "pins";
 }
 
 /// The person this device was enrolled as, if it was.
@@ -60,7 +105,7 @@ pub(super) fn enrolled_person(db: &super::db::Db) -> Result<Option<String>> {
 /// Whether a named value is a secret, sealed in a sealed store: the device token, and
 /// the proof of an enrolment in progress.
 pub(crate) fn is_secret(name: &str) -> bool {
-    name == key::TOKEN || name == key::PERSON || name.starts_with(key::ENROL_PROOF)
+    name == key::TOKEN || name == key::PERSON || name == key::PINS || name.starts_with(key::ENROL_PROOF)
 }
 
 /// A document the server refused changes of. Its local changes stay on the device and
@@ -171,8 +216,7 @@ impl Store {
             }
         });
         let mut pushes = Vec::new();
-        let mut budget = 0usize;
-        let mut count = 0usize;
+        let mut spent = PushCost::default();
         for (doc, server_heads) in candidates {
             // Documents this role only reads (the arrival plan, for family) have no
             // changes of the device's own to send.
@@ -194,22 +238,20 @@ impl Store {
                 continue;
             }
             let mut changes = loaded.doc.get_changes(since);
-            let size: usize = changes.iter().map(|c| c.raw_bytes().len()).sum();
-            if !pushes.is_empty()
-                && (budget + size > PUSH_BUDGET_BYTES || count + changes.len() > PUSH_MAX_CHANGES)
-            {
+            let mut cost = PushCost::of(&changes);
+            if !pushes.is_empty() && !spent.add(cost).within_request() {
                 break;
             }
-            if changes.len() > PUSH_MAX_CHANGES || size > PUSH_BUDGET_BYTES {
+            if !cost.within_request() {
                 // Alone in its request and still too much: a causal prefix of it now
                 // (changes come oldest first, each after its dependencies), the rest
                 // in the next rounds. Its heads are those of what the server will then
                 // hold, so the document stays pending until all of it is sent.
-                changes = causal_prefix(changes, PUSH_MAX_CHANGES, PUSH_BUDGET_BYTES);
+                changes = causal_prefix(changes);
                 heads = heads_after(since, &changes);
+                cost = PushCost::of(&changes);
             }
-            budget += changes.iter().map(|c| c.raw_bytes().len()).sum::<usize>();
-            count += changes.len();
+            spent = spent.add(cost);
             let changes = changes.into_iter().map(|c| c.raw_bytes().to_vec()).collect();
             pushes.push(Push { doc, heads, changes });
         }
@@ -367,6 +409,25 @@ impl Store {
         inner.db.set_meta(&values)
     }
 
+    /// Trusts only these server keys from now on, for every enrolment and sync of this
+    /// store, whichever process or sync client runs them: kept in the file, so that a
+    /// background worker that opens the store on its own is pinned too. An empty list
+    /// trusts certificate authorities again.
+    pub fn set_pins(&self, pins: &[crate::sync::SpkiPin]) -> Result<()> {
+        let text: Vec<String> = pins.iter().map(ToString::to_string).collect();
+        let joined = text.join(",");
+        let value = (!pins.is_empty()).then_some(joined.as_str());
+        self.lock().db.set_meta(&[(key::PINS, value)])
+    }
+
+    /// The server keys this store trusts; empty: certificate authorities.
+    pub fn pins(&self) -> Result<Vec<crate::sync::SpkiPin>> {
+        let Some(text) = self.lock().db.meta(key::PINS)? else {
+            return Ok(Vec::new());
+        };
+        text.split(',').map(str::parse).collect()
+    }
+
     /// The secret this device sends with an enrolment code: the same for every attempt
     /// with that code until one succeeds, across restarts of the app. Made (and kept)
     /// on the first attempt.
@@ -474,21 +535,17 @@ impl Store {
     }
 }
 
-/// The first changes of `changes` (in causal order) that fit both limits; at least
-/// one.
-fn causal_prefix(
-    changes: Vec<automerge::Change>,
-    max_changes: usize,
-    max_bytes: usize,
-) -> Vec<automerge::Change> {
-    let mut bytes = 0usize;
+/// The first changes of `changes` (in causal order) that fit one request's limits;
+/// at least one.
+fn causal_prefix(changes: Vec<automerge::Change>) -> Vec<automerge::Change> {
+    let mut cost = PushCost::default();
     let mut out = Vec::new();
     for change in changes {
-        let len = change.raw_bytes().len();
-        if !out.is_empty() && (out.len() >= max_changes || bytes + len > max_bytes) {
+        let next = cost.plus(&change);
+        if !out.is_empty() && !next.within_request() {
             break;
         }
-        bytes += len;
+        cost = next;
         out.push(change);
     }
     out
@@ -517,9 +574,7 @@ fn pulled_vouchers(pull: &crate::sync::wire::Pull) -> Vec<(ChangeHash, crate::st
         .zip(&pull.authors)
         .filter_map(|(bytes, author)| {
             let author = author.as_ref()?;
-            let hash = super::loaded::guarded(|| automerge::Change::try_from(bytes.as_slice()).ok())
-                .ok()??
-                .hash();
+            let hash = super::loaded::parse_change(bytes).ok()?.hash();
             Some((
                 hash,
                 crate::store::Voucher {
@@ -546,10 +601,18 @@ fn own_vouchers(
     Ok(push
         .changes
         .iter()
-        .filter_map(|bytes| {
-            super::loaded::guarded(|| automerge::Change::try_from(bytes.as_slice()).ok())
-                .ok()
-                .flatten()
+        .filter_map(|bytes| super::loaded::parse_change(bytes).ok())
+        // A push may relay changes this device received (all of a document's history
+        // goes again after the server was restored): only those this device's person,
+        // in its role, wrote are its own. The others keep the voucher they came with,
+        // or none.
+        .filter(|change| {
+            change
+                .message()
+                .and_then(crate::history::ChangeNote::decode)
+                .is_some_and(|note| {
+                    note.role == inner.identity.role && (note.by == name || note.by == inner.identity.name)
+                })
         })
         .map(|change| {
             (

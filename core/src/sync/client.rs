@@ -173,6 +173,23 @@ struct EnrolAnswer {
 }
 
 impl SyncClient {
+    /// Refuses to reach the server for a store that trusts only its pinned keys
+    /// ([`Store::set_pins`]) unless this client trusts nothing else: a client built
+    /// without those pins would trust certificate authorities, which the store's
+    /// owner ruled out.
+    async fn check_pins(&self, store: &Arc<Store>) -> Result<()> {
+        let pinned = blocking(store, |s| s.pins()).await?;
+        let mine = &self.options.pins;
+        if pinned.is_empty() || (!mine.is_empty() && mine.iter().all(|p| pinned.contains(p))) {
+            return Ok(());
+        }
+        Err(Error::InvalidInput(
+            "this store trusts only its pinned server keys, and this sync client was built to trust others; \
+             build it with the store's pins"
+                .into(),
+        ))
+    }
+
     pub fn new(options: ClientOptions) -> Result<SyncClient> {
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(tls_config(&options.pins)?)
@@ -203,6 +220,7 @@ impl SyncClient {
     ) -> Result<Enrolment> {
         let server = normalise_url(server_url)?;
         check_transport(&server, self.options.allow_plain_http)?;
+        self.check_pins(&store).await?;
         let url = endpoint(&server, "v1/enrol")?;
         let code = code.trim();
         if code.is_empty() {
@@ -273,6 +291,7 @@ impl SyncClient {
     /// records it with a "next attempt after" time, which the error also carries as
     /// [`Error::retry_after`] when retrying is what to do.
     pub async fn sync(&self, store: Arc<Store>) -> Result<SyncReport> {
+        self.check_pins(&store).await?;
         let _one_at_a_time = self.running.lock().await;
         let started = Instant::now();
         let mut rng = fastrand::Rng::new();

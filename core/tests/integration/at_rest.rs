@@ -193,6 +193,32 @@ fn chunk_bytes(path: &Path) -> Vec<Vec<u8>> {
         .expect("bytes")
 }
 
+/// Two handles on one file (the app and its background sync, say) and one re-keys:
+/// the other can no longer wrap a key under the retired one, nor read with it, and
+/// says so with the typed error; nothing it tried is left behind.
+#[test]
+fn a_handle_left_on_the_retired_key_stops_with_the_typed_error() {
+    let dir = Dir::new();
+    let path = dir.path("two.db");
+    let old = SecretKey::generate().expect("key");
+    let new = SecretKey::generate().expect("key");
+    let app = open(&path, &old).expect("opens");
+    let case = fill(&app);
+    drop(app);
+    let app = open(&path, &old).expect("opens");
+    let worker = open(&path, &old).expect("opens again");
+    worker.rekey(&new).expect("re-keyed");
+    assert!(matches!(
+        app.create_journey(&support::new_journey("be")),
+        Err(Error::WrongKey)
+    ));
+    assert!(matches!(app.medical(&case), Err(Error::WrongKey)));
+    drop((app, worker));
+    let store = open(&path, &new).expect("the new key opens");
+    assert_eq!(store.cases().expect("cases").len(), 1);
+    assert_eq!(first_clinic(&store, &case), CLINIC);
+}
+
 #[test]
 fn a_plain_store_is_sealed_on_its_first_open_with_a_key() {
     let dir = Dir::new();

@@ -320,6 +320,7 @@ fn decode_limits_refuse_each_field_over_its_count() {
         changes: 3,
         heads: 2,
         full: 2,
+        operations: 1_000,
     };
     let push = |n_changes: usize, n_heads: u8| Push {
         doc: case().doc(DocKind::Journey),
@@ -365,6 +366,50 @@ fn decode_limits_refuse_each_field_over_its_count() {
                 Err(WireError::TooLarge(message)) => assert!(message.contains(field), "{what}: {message}"),
                 other => panic!("{what}: {other:?}"),
             },
+        }
+    }
+    // Operations are counted from the changes' bytes, all pushes together, and a
+    // change holding more than one change may is refused whatever the request's limit.
+    let note_change = |chars: usize| {
+        use automerge::transaction::Transactable;
+        let mut doc = automerge::AutoCommit::new();
+        let note = doc
+            .put_object(automerge::ROOT, "note", automerge::ObjType::Text)
+            .expect("text");
+        doc.splice_text(&note, 0, 0, &"x".repeat(chars)).expect("splice");
+        doc.commit();
+        doc.get_last_local_change().expect("change").raw_bytes().to_vec()
+    };
+    let notes = |chars: usize| Push {
+        doc: case().doc(DocKind::Journey),
+        heads: vec![hash(1)],
+        changes: vec![note_change(chars)],
+    };
+    let fits = request(vec![notes(490), notes(490)], None);
+    assert_eq!(
+        wire::decode_with::<SyncRequest>(&wire::encode(&fits), &tight).as_ref(),
+        Ok(&fits)
+    );
+    for (what, req, refused) in [
+        (
+            "1,020 operations in two pushes",
+            request(vec![notes(500), notes(500)], None),
+            "operations in the changes",
+        ),
+        (
+            "one change of 30,000 operations",
+            request(vec![notes(30_000)], None),
+            "one change may hold",
+        ),
+    ] {
+        let limits = wire::DecodeLimits {
+            message_bytes: 1 << 20,
+            items: 1_000,
+            ..tight
+        };
+        match wire::decode_with::<SyncRequest>(&wire::encode(&req), &limits) {
+            Err(WireError::TooLarge(message)) => assert!(message.contains(refused), "{what}: {message}"),
+            other => panic!("{what}: {other:?}"),
         }
     }
     // The census counts CBOR items before decoding: a million empty byte strings in

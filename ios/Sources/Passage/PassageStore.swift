@@ -168,7 +168,9 @@ public final class PassageStore: Sendable {
     /// Trusts only these server keys for enrolment and sync from now on, instead of
     /// certificate authorities: `sha256/BASE64` each, as the server prints them. Give the
     /// server's and a backup key's, so that the server changing its key does not cut the
-    /// app off. An empty list trusts the usual authorities again; a malformed pin is
+    /// app off. The pins are kept in the store (sealed), so every later open of it, a
+    /// background task's included, is pinned too: set them before the first enrolment.
+    /// An empty list trusts the usual authorities again; a malformed pin is
     /// `.invalidInput`.
     public func setPins(_ pins: [String]) throws(PassageStoreError) {
         try call { try $0.setPins(pins: pins) }

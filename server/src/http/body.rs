@@ -1,9 +1,12 @@
 //! Reading request bodies: never more than a limit into memory, never longer than a
-//! deadline.
+//! deadline, and (for sync bodies) only as much as the server's memory budget grants
+//! as the bytes arrive.
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use axum::body::{Body, HttpBody as _};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 /// Why a body could not be read whole.
@@ -17,20 +20,62 @@ pub(super) enum BodyError {
     TimedOut,
     /// The connection broke.
     Broken(String),
+    /// The memory budget has no room for the bytes that arrived.
+    NoMemory,
 }
 
-/// Reads a body of at most `limit` bytes before `deadline`.
-pub(super) async fn read(body: Body, limit: usize, deadline: Instant) -> Result<Vec<u8>, BodyError> {
-    match tokio::time::timeout_at(deadline, read_all(body, limit)).await {
-        Ok(result) => result,
+/// A body read within the memory budget, and the budget it holds until dropped.
+pub(super) struct Budgeted {
+    pub bytes: Vec<u8>,
+    pub memory: OwnedSemaphorePermit,
+}
+
+/// Reads a body of at most `limit` bytes before `deadline`, taking from `budget` (one
+/// permit per KiB) as the body's buffer grows. Only what has arrived is held: a client
+/// that announces a large body and sends it slowly, or never, holds next to nothing.
+pub(super) async fn read_budgeted(
+    body: Body,
+    limit: usize,
+    deadline: Instant,
+    budget: &Arc<Semaphore>,
+) -> Result<Budgeted, BodyError> {
+    match tokio::time::timeout_at(deadline, read_all(body, limit, Some(budget))).await {
+        Ok(Ok((bytes, memory))) => Ok(Budgeted {
+            bytes,
+            memory: memory.ok_or(BodyError::NoMemory)?,
+        }),
+        Ok(Err(e)) => Err(e),
         Err(_) => Err(BodyError::TimedOut),
     }
 }
 
-async fn read_all(mut body: Body, limit: usize) -> Result<Vec<u8>, BodyError> {
+/// Reads a body of at most `limit` bytes before `deadline`.
+pub(super) async fn read(body: Body, limit: usize, deadline: Instant) -> Result<Vec<u8>, BodyError> {
+    match tokio::time::timeout_at(deadline, read_all(body, limit, None)).await {
+        Ok(result) => result.map(|(bytes, _)| bytes),
+        Err(_) => Err(BodyError::TimedOut),
+    }
+}
+
+async fn read_all(
+    mut body: Body,
+    limit: usize,
+    budget: Option<&Arc<Semaphore>>,
+) -> Result<(Vec<u8>, Option<OwnedSemaphorePermit>), BodyError> {
     let drain = limit.saturating_mul(2);
     let mut out = Vec::new();
     let mut seen = 0usize;
+    // With a budget: one permit at least (an empty body holds one KiB), more as the
+    // buffer's allocation grows.
+    let mut held = match budget {
+        Some(budget) => Some(
+            budget
+                .clone()
+                .try_acquire_owned()
+                .map_err(|_| BodyError::NoMemory)?,
+        ),
+        None => None,
+    };
     loop {
         let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
         let data = match frame {
@@ -47,12 +92,24 @@ async fn read_all(mut body: Body, limit: usize) -> Result<Vec<u8>, BodyError> {
         }
         if seen <= limit {
             out.extend_from_slice(&data);
+            if let (Some(budget), Some(permit)) = (budget, held.as_mut()) {
+                let want = super::kib(out.capacity());
+                let have = permit.num_permits();
+                if want > have {
+                    let more = u32::try_from(want - have).map_err(|_| BodyError::NoMemory)?;
+                    let extra = budget
+                        .clone()
+                        .try_acquire_many_owned(more)
+                        .map_err(|_| BodyError::NoMemory)?;
+                    permit.merge(extra);
+                }
+            }
         }
     }
     if seen > limit {
         return Err(BodyError::TooLarge);
     }
-    Ok(out)
+    Ok((out, held))
 }
 
 /// Reads and drops up to `limit` bytes before `deadline`, so that a client whose

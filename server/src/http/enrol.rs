@@ -5,7 +5,7 @@
 //! (a CORS preflight) and this server never says yes. Attempts are rate-limited per
 //! client address and per code, so that codes cannot be guessed at speed.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -58,6 +58,30 @@ fn unavailable() -> Response {
     )
 }
 
+/// The address enrolment attempts are counted by: the peer's, or (from a trusted
+/// proxy on loopback) the client's as the proxy appended it to `X-Forwarded-For`, the
+/// last entry, which the client cannot forge. IPv6 addresses count by their /64.
+fn client_address(peer: SocketAddr, headers: &HeaderMap, trust_forwarded_for: bool) -> IpAddr {
+    let forwarded = (trust_forwarded_for && peer.ip().is_loopback())
+        .then(|| {
+            headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .last()
+                .and_then(|last| last.trim().parse::<IpAddr>().ok())
+        })
+        .flatten();
+    match forwarded.unwrap_or(peer.ip()) {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        },
+        v4 => v4,
+    }
+}
+
 fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
@@ -72,7 +96,8 @@ pub(super) async fn enrol_handler(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Err(wait) = state.enrol_by_address.take(&peer.ip()) {
+    let client = client_address(peer, &headers, state.limits.trust_forwarded_for);
+    if let Err(wait) = state.enrol_by_address.take(&client) {
         tracing::info!(%peer, "enrolment refused: too many attempts from this address");
         state.metrics.enrolment("rate_limited");
         return too_many(wait);
@@ -97,6 +122,14 @@ pub(super) async fn enrol_handler(
             );
         }
         Err(BodyError::Broken(why)) => return json_error(StatusCode::BAD_REQUEST, why),
+        // Enrolment bodies are small and read without the sync budget; kept for the
+        // match to say so.
+        Err(BodyError::NoMemory) => {
+            return json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is busy; try again".into(),
+            );
+        }
     };
     let request: EnrolRequest = match serde_json::from_slice(&bytes) {
         Ok(request) => request,
@@ -141,6 +174,74 @@ pub(super) async fn enrol_handler(
             tracing::error!(%error, "the enrolment task failed");
             state.metrics.enrolment("failed");
             unavailable()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempts_are_counted_by_the_client_not_the_proxy_nor_one_ipv6_address() {
+        let headers = |values: &[&str]| {
+            let mut map = HeaderMap::new();
+            for v in values {
+                map.append("x-forwarded-for", HeaderValue::from_str(v).expect("a value"));
+            }
+            map
+        };
+        let proxy: SocketAddr = "127.0.0.1:50000".parse().expect("addr");
+        let remote: SocketAddr = "203.0.113.9:50000".parse().expect("addr");
+        let v6: SocketAddr = "[2001:db8:1:2:3:4:5:6]:50000".parse().expect("addr");
+        let cases: [(&str, SocketAddr, &[&str], bool, &str); 7] = [
+            ("a direct client", remote, &[], false, "203.0.113.9"),
+            (
+                "a header nobody trusts",
+                remote,
+                &["198.51.100.1"],
+                false,
+                "203.0.113.9",
+            ),
+            (
+                "a header from a remote peer, trusted or not",
+                remote,
+                &["198.51.100.1"],
+                true,
+                "203.0.113.9",
+            ),
+            (
+                "behind the proxy, untrusted",
+                proxy,
+                &["198.51.100.1"],
+                false,
+                "127.0.0.1",
+            ),
+            (
+                "behind the proxy: the address it appended",
+                proxy,
+                &["10.0.0.1, 198.51.100.1"],
+                true,
+                "198.51.100.1",
+            ),
+            (
+                "the last of several headers",
+                proxy,
+                &["10.0.0.1", "198.51.100.2"],
+                true,
+                "198.51.100.2",
+            ),
+            (
+                "an IPv6 client counts by its /64",
+                v6,
+                &[],
+                false,
+                "2001:db8:1:2::",
+            ),
+        ];
+        for (what, peer, values, trusted, expected) in cases {
+            let got = client_address(peer, &headers(values), trusted);
+            assert_eq!(got, expected.parse::<IpAddr>().expect("ip"), "{what}");
         }
     }
 }

@@ -148,16 +148,12 @@ async fn admit_and_run(state: &AppState, headers: &HeaderMap, body: Body) -> (Ou
     if declared.is_some_and(|n| n > role.body_bytes) {
         return (too_large(), 0);
     }
-    // The body and the message it may inflate to; without a declared length, the
-    // most this role may send.
-    let expected = declared.unwrap_or(role.body_bytes);
-    let reserve = expected + role.decode_for(expected).message_bytes;
-    let permits = u32::try_from(kib(reserve)).unwrap_or(u32::MAX);
-    let Ok(memory) = state.memory.clone().try_acquire_many_owned(permits) else {
-        return (busy(report()), 0);
-    };
-    let bytes = match body::read(body, role.body_bytes, deadline).await {
-        Ok(bytes) => bytes,
+    // The body takes from the memory budget as it arrives (a slow or stalled upload
+    // holds what it sent, not what it announced); then the message it may inflate to.
+    let (bytes, mut memory) = match body::read_budgeted(body, role.body_bytes, deadline, &state.memory).await
+    {
+        Ok(read) => (read.bytes, read.memory),
+        Err(BodyError::NoMemory) => return (busy(report()), 0),
         Err(BodyError::TooLarge) => return (too_large(), 0),
         Err(BodyError::TimedOut) => {
             let message = format!(
@@ -172,6 +168,11 @@ async fn admit_and_run(state: &AppState, headers: &HeaderMap, body: Body) -> (Ou
         }
     };
     let len = bytes.len();
+    let inflating = u32::try_from(kib(role.decode_for(len).message_bytes)).unwrap_or(u32::MAX);
+    match state.memory.clone().try_acquire_many_owned(inflating) {
+        Ok(more) => memory.merge(more),
+        Err(_) => return (busy(report()), len),
+    }
     let storage = state.storage.clone();
     let joined = tokio::task::spawn_blocking(move || {
         let (_pending, _memory) = (pending, memory);

@@ -5,7 +5,10 @@
 //! Backends keep the rows (a `doc_keys` table, a canary value); this module does the
 //! cryptography and keeps unwrapped data keys in a small cache, so that a sync does not
 //! unwrap its document's key again. The cache is bounded (cleared when full): memory
-//! stays flat in the number of cases.
+//! stays flat in the number of cases. It only saves the unwrapping: a backend reads
+//! the wrapped key's row every time and the cache answers only for those same bytes,
+//! so a key whose row a rolled-back transaction took away, or an erasure deleted, is
+//! never used again.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -23,7 +26,8 @@ const CANARY_AAD: &[u8] = b"passage server canary";
 /// The master key and the data keys unwrapped with it.
 pub struct Sealer {
     master: SecretKey,
-    keys: Mutex<HashMap<DocId, SecretKey>>,
+    /// Data keys by document, each with the wrapped bytes it was unwrapped from.
+    keys: Mutex<HashMap<DocId, (Vec<u8>, SecretKey)>>,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -58,21 +62,12 @@ impl Sealer {
         self.master.open(canary, CANARY_AAD).as_deref() == Some(CANARY_TEXT)
     }
 
-    /// A data key unwrapped before, if the cache still has it.
-    pub fn cached(&self, doc: &DocId) -> Option<SecretKey> {
-        self.keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(doc)
-            .cloned()
-    }
-
-    fn remember(&self, doc: &DocId, key: &SecretKey) {
+    fn remember(&self, doc: &DocId, wrapped: &[u8], key: &SecretKey) {
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         if keys.len() >= CACHED_KEYS {
             keys.clear();
         }
-        keys.insert(doc.clone(), key.clone());
+        keys.insert(doc.clone(), (wrapped.to_vec(), key.clone()));
     }
 
     /// Forgets a document's data key (the document is being erased).
@@ -80,14 +75,21 @@ impl Sealer {
         self.keys.lock().unwrap_or_else(|p| p.into_inner()).remove(doc);
     }
 
-    /// The data key of a document from its wrapped form.
+    /// The data key of a document from its wrapped form, as stored now.
     pub fn doc_key(&self, doc: &DocId, wrapped: &[u8]) -> Result<SecretKey> {
-        if let Some(key) = self.cached(doc) {
+        let cached = self
+            .keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(doc)
+            .filter(|(bytes, _)| bytes == wrapped)
+            .map(|(_, key)| key.clone());
+        if let Some(key) = cached {
             return Ok(key);
         }
         let key = SecretKey::unwrap(wrapped, &self.master, &crypt::doc_key_aad(&doc.to_string()))
             .ok_or_else(|| cannot_open("the data key", doc))?;
-        self.remember(doc, &key);
+        self.remember(doc, wrapped, &key);
         Ok(key)
     }
 
@@ -97,7 +99,7 @@ impl Sealer {
         let wrapped = key
             .wrap(&self.master, &crypt::doc_key_aad(&doc.to_string()))
             .map_err(core)?;
-        self.remember(doc, &key);
+        self.remember(doc, &wrapped, &key);
         Ok((key, wrapped))
     }
 

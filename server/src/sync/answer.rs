@@ -17,7 +17,7 @@ use passage_core::chunk::has_change;
 use passage_core::sync::wire::{self, Pull, SyncRequest, SyncResponse, SyncStatus};
 
 use super::push::Pushed;
-use super::{Failure, entry};
+use super::{Failure, entry, erase};
 use crate::docs;
 use crate::storage::{AuditEntry, Device, Scope, Timestamp, Tx};
 
@@ -179,7 +179,7 @@ pub(super) fn answer(
         }
         Knows::Full(mut held) => {
             for doc in held.keys() {
-                if !erased.contains(doc) && tx.is_erased(doc)? {
+                if !erased.contains(doc) && tx.is_erased(doc)? && erase::may_learn_erased(tx, device, doc)? {
                     erased.push(doc.clone());
                 }
             }

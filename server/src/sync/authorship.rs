@@ -11,9 +11,9 @@
 //! it, is what the server recorded on receiving it (`Storage::record_authors`), not the
 //! name and role the change's note claims.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use automerge::{AutoCommit, Change, ObjType, Patch, ROOT, ReadDoc, Value};
+use automerge::{ActorId, AutoCommit, Change, ObjId, ObjType, ROOT, ReadDoc, Value};
 use passage_core::sync::wire::{RejectCode, Rejection};
 use passage_core::{DocId, DocKind};
 
@@ -77,55 +77,59 @@ pub(super) fn check_actors(
     Ok(())
 }
 
-/// The text at `path` in the document, if there is text there.
-fn text_at(doc: &AutoCommit, path: &[String]) -> Option<String> {
-    let (last, parents) = path.split_last()?;
-    let mut obj = ROOT;
-    for key in parents {
-        match doc.get(&obj, key.as_str()).ok()?? {
-            (Value::Object(ObjType::Map), id) => obj = id,
-            _ => return None,
-        }
-    }
-    match doc.get(&obj, last.as_str()).ok()?? {
-        (Value::Scalar(s), _) => s.as_str().map(str::to_owned),
-        _ => None,
-    }
+/// The maps under `key` of the map `obj`, by their keys.
+fn maps_in(doc: &AutoCommit, obj: &ObjId, key: &str) -> Vec<(String, ObjId)> {
+    let Ok(Some((Value::Object(ObjType::Map), map))) = doc.get(obj, key) else {
+        return Vec::new();
+    };
+    doc.keys(&map)
+        .filter_map(|k| match doc.get(&map, k.as_str()) {
+            Ok(Some((Value::Object(ObjType::Map), id))) => Some((k, id)),
+            _ => None,
+        })
+        .collect()
 }
 
-/// Checks that every `completed_by` a batch writes in a journey names the person of
-/// the device that sends it: the talent for a talent's phone, the caseworker for
+/// Checks that every `completed_by` a batch wrote in a journey names the person of
+/// the device that sent it: the talent for a talent's phone, the caseworker for
 /// theirs. A device may record that it completed a task, not that someone else did.
+/// Every value the batch's actors wrote is checked, not only the one that wins: a
+/// losing value lives on as a conflict that devices show.
 pub(super) fn check_completed_by(
     doc: &AutoCommit,
     id: &DocId,
     device: &Device,
-    patches: &[(Vec<String>, &Patch)],
+    actors: &HashSet<ActorId>,
     now: Timestamp,
 ) -> Result<(), Failure> {
     if id.kind != DocKind::Journey {
         return Ok(());
     }
-    for (path, _) in patches {
-        let is_completion = matches!(
-            path.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
-            ["stages", _, "tasks", _, "completed_by"]
-        );
-        if !is_completion {
-            continue;
-        }
-        let Some(written) = text_at(doc, path) else {
-            continue;
-        };
-        if device.person() != Some(written.as_str()) {
-            let shown = format!("/{}", path.join("/"));
-            return Err(refused(
-                device,
-                id,
-                Some(shown.clone()),
-                format!("{shown} must name the person of the device that completes the task"),
-                now,
-            ));
+    for (stage, stage_obj) in maps_in(doc, &ROOT, "stages") {
+        for (task, task_obj) in maps_in(doc, &stage_obj, "tasks") {
+            let values = doc.get_all(&task_obj, "completed_by").unwrap_or_default();
+            for (value, op) in values {
+                let written_here = matches!(&op, automerge::ObjId::Id(_, actor, _) if actors.contains(actor));
+                if !written_here {
+                    continue;
+                }
+                // A null (a journey made with the task not done) names nobody.
+                let names_other = match &value {
+                    Value::Scalar(s) if s.is_null() => false,
+                    Value::Scalar(s) => s.as_str() != device.person(),
+                    Value::Object(_) => true,
+                };
+                if names_other {
+                    let shown = format!("/stages/{stage}/tasks/{task}/completed_by");
+                    return Err(refused(
+                        device,
+                        id,
+                        Some(shown.clone()),
+                        format!("{shown} must name the person of the device that completes the task"),
+                        now,
+                    ));
+                }
+            }
         }
     }
     Ok(())

@@ -19,26 +19,52 @@ pub(crate) fn may_erase(tx: &mut dyn Tx, device: &Device, doc: &DocId) -> Result
     if device.role != Role::Caseworker || doc.kind != DocKind::Medical {
         return Ok(false);
     }
-    let assigned = tx.case(&doc.case)?.is_some_and(|case| {
-        case.caseworker.as_ref().map(|w| w.id) == device.caseworker.as_ref().map(|w| w.id)
-    });
-    Ok(assigned)
+    assigned(tx, device, doc)
 }
 
-/// Erases what the request asks, or refuses the whole request. Returns the documents
-/// erased (or erased before), to confirm to the device.
+fn assigned(tx: &mut dyn Tx, device: &Device, doc: &DocId) -> Result<bool, Failure> {
+    Ok(tx.case(&doc.case)?.is_some_and(|case| {
+        case.caseworker.as_ref().map(|w| w.id) == device.caseworker.as_ref().map(|w| w.id)
+    }))
+}
+
+/// Whether `device` may learn that `doc` was erased: it held the document (the server
+/// recorded so), or the document's case is its own. Anyone else naming an erased
+/// document learns nothing: whether another case's medical record was erased is not
+/// theirs to know.
+pub(crate) fn may_learn_erased(tx: &mut dyn Tx, device: &Device, doc: &DocId) -> Result<bool, Failure> {
+    if tx.peer_heads(device.id, doc)?.is_some() {
+        return Ok(true);
+    }
+    match device.role {
+        Role::Talent => Ok(device.case.as_ref() == Some(&doc.case)),
+        Role::Family => Ok(false),
+        Role::Caseworker => assigned(tx, device, doc),
+    }
+}
+
+/// What [`apply`] did.
+pub(super) struct Erasures {
+    /// The documents to confirm as erased to the device: erased now or before.
+    pub confirmed: Vec<DocId>,
+    /// How many were erased by this request (their free pages then need scrubbing).
+    pub destroyed: usize,
+}
+
+/// Erases what the request asks, or refuses the whole request. Permission comes
+/// first, so that a device that may not erase a document learns nothing of it, not
+/// even whether it was erased before.
 pub(super) fn apply(
     tx: &mut dyn Tx,
     device: &Device,
     request: &SyncRequest,
     now: Timestamp,
-) -> Result<Vec<DocId>, Failure> {
-    let mut done = Vec::new();
+) -> Result<Erasures, Failure> {
+    let mut done = Erasures {
+        confirmed: Vec::new(),
+        destroyed: 0,
+    };
     for doc in &request.erase {
-        if tx.is_erased(doc)? {
-            done.push(doc.clone());
-            continue;
-        }
         if !may_erase(tx, device, doc)? {
             let mut audit = entry(Some(device), "erase", now);
             audit.case = Some(doc.case.clone());
@@ -54,6 +80,10 @@ pub(super) fn apply(
                 Some(audit),
             ));
         }
+        if tx.is_erased(doc)? {
+            done.confirmed.push(doc.clone());
+            continue;
+        }
         // What the device held of it stays recorded until the answer, which tells it
         // (as every device that held it) that the document is erased.
         tx.erase_document(doc, Some(device.id), now)?;
@@ -62,7 +92,8 @@ pub(super) fn apply(
         audit.doc = Some(doc.clone());
         audit.reason = Some("erased: its key destroyed, its chunks deleted".into());
         tx.audit(&audit)?;
-        done.push(doc.clone());
+        done.confirmed.push(doc.clone());
+        done.destroyed += 1;
     }
     Ok(done)
 }

@@ -273,7 +273,7 @@ fn exchange(
     let device = tx
         .device(device.id)?
         .ok_or_else(|| Failure::Internal(format!("device {} vanished", device.id)))?;
-    let erased_now = erase::apply(&mut *tx, &device, &request, now)?;
+    let erasures = erase::apply(&mut *tx, &device, &request, now)?;
     let pushed = push::apply(&mut *tx, limits, &device, &request, now)?;
     let (mut response, audit) = answer::answer(
         &mut *tx,
@@ -284,7 +284,7 @@ fn exchange(
         &pushed,
         now,
     )?;
-    for doc in erased_now {
+    for doc in erasures.confirmed {
         if !response.erased.contains(&doc) {
             response.erased.push(doc);
         }
@@ -293,7 +293,9 @@ fn exchange(
         tx.audit(entry)?;
     }
     tx.commit()?;
-    if !request.erase.is_empty()
+    // Only when this request destroyed something: asking again to erase what is gone
+    // costs the server no rewrite of its free pages.
+    if erasures.destroyed > 0
         && let Err(error) = storage.scrub()
     {
         tracing::warn!(%error, "the database's free pages could not be scrubbed after an erasure");

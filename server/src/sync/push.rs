@@ -253,6 +253,7 @@ fn apply_one(
     }
     let context = before.get(&id.case);
     let rows: Vec<(ChangeHash, Vec<u8>)> = new.iter().map(|c| (c.hash(), c.raw_bytes().to_vec())).collect();
+    let actors: HashSet<automerge::ActorId> = new.iter().map(|c| c.actor_id().clone()).collect();
     let expanded: Vec<ExpandedChange> =
         guarded(|| new.iter().map(Change::decode).collect()).map_err(|e| malformed(id, e))?;
     guarded(|| doc.apply_changes(new))
@@ -284,7 +285,7 @@ fn apply_one(
             ));
         }
     }
-    authorship::check_completed_by(&doc, id, device, &paths, now)?;
+    authorship::check_completed_by(&doc, id, device, &actors, now)?;
     drop(paths);
     let journey = readable(&doc, id)?;
     check_quota(tx, limits, device, id, &rows, now)?;

@@ -199,3 +199,80 @@ fn a_database_from_before_sealing_is_sealed_on_its_first_start() {
         "Registered nurse"
     );
 }
+
+/// A data key made in a transaction that rolled back is never used: the case a
+/// caseworker created offline is refused once (its medical record is over quota), the
+/// device holds that record and sends the rest, and after a restart (which empties
+/// the server's key cache) every document of the case still opens.
+#[test]
+fn a_key_made_in_a_refused_request_is_not_used_after_it() {
+    let mut server = Server::start_with(&["--doc-quota", "65536", "--case-quota", "1048576"]);
+    server.admin_ok(&["caseworker", "add", crate::support::CASEWORKER]);
+    let laptop = server.caseworker();
+    let case = laptop
+        .store
+        .create_journey(&crate::support::new_journey())
+        .expect("a case made offline");
+    let medical = case.doc(DocKind::Medical);
+    // 100 KB of random hex in the medical record: over its 64 KiB quota.
+    let big: String = (0..100_000u64 / 64)
+        .map(|i| {
+            use sha2::Digest as _;
+            hex::encode(sha2::Sha256::digest(i.to_le_bytes()))
+        })
+        .collect();
+    let forged = crate::rejections::raw_change(&laptop, &medical, |d| {
+        crate::rejections::put_at(d, &["fitness"], "notes", &big)
+    });
+    laptop
+        .store
+        .receive_changes(&medical, &[forged])
+        .expect("stored on the laptop");
+    // The first request carries the journey and the record and is refused whole; the
+    // next carries the rest, the record held back.
+    let store = std::sync::Arc::new(laptop.store);
+    let rt = crate::support::runtime();
+    let client = passage_core::sync::SyncClient::new(crate::support::quick_client_options()).expect("client");
+    let point_at = |server: &Server| {
+        store
+            .set_sync_server(&passage_core::sync::SyncServer {
+                url: server.url(),
+                token: laptop.token.clone(),
+                role: Some(passage_core::Role::Caseworker),
+                expires_at: None,
+                person: Some(crate::support::CASEWORKER.into()),
+            })
+            .expect("the server");
+    };
+    point_at(&server);
+    let report = rt
+        .block_on(client.sync(std::sync::Arc::clone(&store)))
+        .expect("the sync completes");
+    assert_eq!(report.held, vec![medical]);
+
+    server.restart();
+    let phone = server.talent(&case);
+    phone.sync(&server);
+    assert_eq!(
+        phone.store.journey(&case).expect("the journey opens"),
+        store.journey(&case).expect("the laptop's journey"),
+    );
+    phone
+        .store
+        .apply(
+            &case,
+            &Edit::SetTaskStatus {
+                task: "complete_talent_profile".into(),
+                status: passage_core::model::TaskStatus::Done,
+            },
+        )
+        .expect("an edit");
+    phone.sync(&server);
+    point_at(&server);
+    rt.block_on(client.sync(std::sync::Arc::clone(&store)))
+        .expect("the laptop syncs after the restart");
+    assert_eq!(
+        store.heads(&case.doc(DocKind::Journey)).expect("heads"),
+        phone.store.heads(&case.doc(DocKind::Journey)).expect("heads")
+    );
+}

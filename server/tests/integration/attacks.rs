@@ -188,6 +188,178 @@ fn compression_bombs_are_refused_in_bounded_memory() {
     talent.sync(&server);
 }
 
+/// An Automerge change chunk of `n` operations by `actor` that each set the root's
+/// key "k" to null, built by hand: five columns of one run each, about eighty bytes whatever `n`.
+fn declared_operations(n: u64, actor: u8) -> Vec<u8> {
+    let uleb = |out: &mut Vec<u8>, v: u64| drop(leb128::write::unsigned(out, v));
+    let run = |value: &[u8]| {
+        let mut out = Vec::new();
+        drop(leb128::write::signed(&mut out, i64::try_from(n).expect("n fits")));
+        out.extend(value);
+        out
+    };
+    let mut insert = Vec::new();
+    uleb(&mut insert, n);
+    let columns = [
+        (1 << 4 | 5, run(&[1, b'k'])),
+        (3 << 4 | 4, insert),
+        (4 << 4 | 2, run(&[1])),
+        (5 << 4 | 6, run(&[0])),
+        (7 << 4, run(&[0])),
+    ];
+    let mut body = vec![0, 16];
+    body.extend([actor; 16]);
+    body.extend([1, 1, 0, 0, 0]);
+    uleb(&mut body, columns.len() as u64);
+    for (spec, data) in &columns {
+        uleb(&mut body, *spec);
+        uleb(&mut body, data.len() as u64);
+    }
+    for (_, data) in &columns {
+        body.extend(data);
+    }
+    // The checksum: the first four bytes of the SHA-256 of type, length and body.
+    let mut hashed = vec![1];
+    uleb(&mut hashed, body.len() as u64);
+    hashed.extend(body);
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(&hashed);
+    let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83];
+    chunk.extend(&digest[..4]);
+    chunk.extend(hashed);
+    chunk
+}
+
+/// A compressed change chunk (type 2) whose deflated body is `mib` MiB of zeros: what
+/// Automerge would inflate in full before parsing it.
+fn compressed_change(mib: usize) -> Vec<u8> {
+    let mut deflated = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..mib {
+        deflated.write_all(&zeros).expect("deflate");
+    }
+    let deflated = deflated.finish().expect("deflate");
+    let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 2];
+    drop(leb128::write::unsigned(&mut chunk, deflated.len() as u64));
+    chunk.extend(deflated);
+    chunk
+}
+
+/// A request's body without the envelope's compression, as a client may send it.
+fn plain(request: &SyncRequest) -> Vec<u8> {
+    let body = wire::encode(request);
+    match body.split_first() {
+        Some((0x02, deflated)) => {
+            let mut out = vec![0x01];
+            flate2::read::DeflateDecoder::new(deflated)
+                .read_to_end(&mut out)
+                .expect("inflate");
+            out
+        }
+        _ => body,
+    }
+}
+
+/// Finding 1, inside the changes: a change whose runs declare a trillion operations
+/// (Automerge would walk them all), and a compressed change that would inflate to
+/// 256 MiB. Each is refused from its bytes, before Automerge reads it.
+#[test]
+fn changes_that_declare_more_than_they_hold_are_refused_before_automerge_reads_them() {
+    let server = Server::start();
+    let bystander = Bystander::new(&server);
+    let case = server.case();
+    let talent = server.talent(&case);
+    // The hand-built change is one Automerge accepts: with a thousand operations it
+    // reaches the server's checks of what a talent may write.
+    let push = |changes: Vec<Vec<u8>>| SyncRequest {
+        known: None,
+        pushes: vec![Push {
+            doc: case.doc(DocKind::Journey),
+            heads: vec![automerge::ChangeHash([9; 32])],
+            changes,
+        }],
+        full: None,
+        erase: vec![],
+    };
+    let small = server.sync_raw(
+        &talent.token,
+        &wire::encode(&push(vec![declared_operations(1_000, 1)])),
+    );
+    assert_ne!(
+        small.rejection().code,
+        RejectCode::TooLarge,
+        "{}",
+        small.rejection().message
+    );
+    let watch = MemoryWatch::start(server.pid());
+    // The most one request may declare is parsed, applied and checked (then refused:
+    // a talent may not write there) while another case's sync waits its turn.
+    let started = Instant::now();
+    let body = plain(&push(vec![
+        declared_operations(25_000, 2),
+        declared_operations(25_000, 3),
+    ]));
+    let most = std::thread::scope(|s| {
+        let sent = s.spawn(|| server.sync_raw(&talent.token, &body));
+        let waited = bystander.edit_and_sync(&server, TaskStatus::Done);
+        (sent.join().expect("the sender"), waited)
+    });
+    eprintln!(
+        "50,000 operations: {} {:?} after {:?}; the bystander's sync took {:?}",
+        most.0.status,
+        most.0.rejection().code,
+        started.elapsed(),
+        most.1
+    );
+    assert_eq!(
+        most.0.rejection().code,
+        RejectCode::ForbiddenWrite,
+        "{}",
+        most.0.rejection().message
+    );
+
+    let bomb = compressed_change(256);
+    assert!(
+        bomb.len() < 1 << 20,
+        "the compressed change is {} bytes",
+        bomb.len()
+    );
+    for (what, changes, expected) in [
+        (
+            "a trillion operations",
+            vec![declared_operations(1 << 40, 4)],
+            (413, RejectCode::TooLarge),
+        ),
+        (
+            "a hundred changes of 20,000 operations",
+            (5..105).map(|a| declared_operations(20_000, a)).collect(),
+            (413, RejectCode::TooLarge),
+        ),
+        ("a compressed change", vec![bomb], (400, RejectCode::Malformed)),
+    ] {
+        let started = Instant::now();
+        let reply = std::thread::scope(|s| {
+            let sent = s.spawn(|| server.sync_raw(&talent.token, &plain(&push(changes))));
+            bystander.edit_and_sync(&server, TaskStatus::Done);
+            bystander.edit_and_sync(&server, TaskStatus::Todo);
+            sent.join().expect("the sender")
+        });
+        let rejection = reply.rejection();
+        assert_eq!(
+            (reply.status, rejection.code),
+            expected,
+            "{what}: {}",
+            rejection.message
+        );
+        assert!(
+            started.elapsed() < BYSTANDER_BOUND,
+            "{what}: answered after {:?}",
+            started.elapsed()
+        );
+    }
+    watch.finish("changes that declare more than they hold");
+    talent.sync(&server);
+}
+
 /// Finding 2: connections that announce a large body and stall, with no token, or
 /// that never finish their head.
 #[test]
@@ -272,6 +444,44 @@ fn stalled_uploads_are_answered_or_closed_in_bounded_memory() {
     }
     // And once they are gone, the device syncs.
     talent.sync(&server);
+}
+
+/// Finding 2, with tokens: enrolled devices that start uploads without a declared
+/// length and stall. Each holds the memory of what it sent, not of the most a body may
+/// be, so the budget (48 MiB here: two maximal bodies and their messages) is not
+/// taken from the devices that do sync.
+#[test]
+fn stalled_uploads_of_enrolled_devices_hold_only_what_they_sent() {
+    let server = Server::start_with(&["--request-memory", "50331648", "--body-timeout", "3"]);
+    let bystander = Bystander::new(&server);
+    let devices: Vec<_> = (0..3).map(|_| server.talent(&server.case())).collect();
+    let mut stalled: Vec<TcpStream> = devices
+        .iter()
+        .flat_map(|device| [device, device])
+        .map(|device| {
+            let mut socket = TcpStream::connect(&server.addr).expect("connect");
+            let head = format!(
+                "POST /v1/sync HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
+                server.addr,
+                device.token,
+                wire::CONTENT_TYPE
+            );
+            socket.write_all(head.as_bytes()).expect("head");
+            socket.write_all(b"400\r\n").expect("a chunk's size");
+            socket.write_all(&[0x01; 1024]).expect("a chunk");
+            socket.write_all(b"\r\n").expect("the chunk's end");
+            socket
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    bystander.edit_and_sync(&server, TaskStatus::Done);
+    bystander.edit_and_sync(&server, TaskStatus::Todo);
+    for socket in &mut stalled {
+        let mut answer = Vec::new();
+        let _ = socket.read_to_end(&mut answer);
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 408"), "{text:?}");
+    }
 }
 
 fn empty_request() -> SyncRequest {

@@ -96,6 +96,16 @@ fn a_server_restored_from_backup_gets_lost_changes_back() {
     );
     assert!(run.rounds() <= 4, "{:?}", run.statuses);
 
+    // The whole history went again, others' changes with it: the talent's history
+    // still credits to this device only what its talent wrote.
+    let history = talent.store.history(&case).unwrap();
+    for entry in &history {
+        if entry.vouched.as_ref().is_some_and(|v| v.own) {
+            assert_eq!(entry.role, Some(passage_core::Role::Talent), "{entry:?}");
+        }
+    }
+    assert!(history.iter().any(|e| e.vouched.as_ref().is_some_and(|v| v.own)));
+
     caseworker.sync(&server);
     let journey = caseworker.store.journey(&case).unwrap();
     for task in ["complete_talent_profile", "attend_job_interview"] {

@@ -120,3 +120,92 @@ fn plain_http_is_for_loopback_unless_asked_for() {
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
     assert!(e.to_string().contains("https://"), "{e}");
 }
+
+/// A certificate for `localhost` signed by a certificate authority of its own (not
+/// self-signed), valid from `from` to `to` (years), written with its issuer as the
+/// chain the server sends; and the pin of its key.
+fn authority_signed(dir: &Path, name: &str, from: i32, to: i32) -> (PathBuf, PathBuf, SpkiPin) {
+    let ca_key = rcgen::KeyPair::generate().expect("a key pair");
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca.self_signed(&ca_key).expect("the CA");
+    let key = rcgen::KeyPair::generate().expect("a key pair");
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("parameters");
+    params.not_before = rcgen::date_time_ymd(from, 1, 1);
+    params.not_after = rcgen::date_time_ymd(to, 1, 1);
+    let cert = params.signed_by(&key, &ca, &ca_key).expect("signed by the CA");
+    let cert_path = dir.join(format!("{name}.crt"));
+    let key_path = dir.join(format!("{name}.key"));
+    std::fs::write(&cert_path, format!("{}{}", cert.pem(), ca.pem())).expect("the chain file");
+    std::fs::write(&key_path, key.serialize_pem()).expect("the key file");
+    (
+        cert_path,
+        key_path,
+        SpkiPin::of_certificate(cert.der()).expect("a pin"),
+    )
+}
+
+fn https_server(cert: &Path, key: &Path) -> (Server, String) {
+    let server = Server::start_with(&[
+        "--tls-cert",
+        cert.to_str().expect("utf-8"),
+        "--tls-key",
+        key.to_str().expect("utf-8"),
+    ]);
+    let port = server.addr.rsplit(':').next().expect("a port").to_owned();
+    (server, format!("https://localhost:{port}"))
+}
+
+/// The pin says whose key it is, not whether the certificate is still good: an
+/// expired certificate is refused whoever signed it, and one in date connects.
+#[test]
+fn a_pinned_certificate_signed_by_an_authority_must_still_be_in_date() {
+    let certs = tempfile::tempdir().expect("a directory");
+    let rt = runtime();
+    let (cert, key, pin) = authority_signed(certs.path(), "expired", 2020, 2021);
+    let (server, url) = https_server(&cert, &key);
+    let case = server.case();
+    let code = server.code(&["enrol", "talent", case.as_str()]);
+    let e = phone_with_pins(vec![pin])
+        .try_enrol(rt.handle(), &url, &code)
+        .expect_err("an expired certificate");
+    assert!(e.to_string().contains("expired"), "{e}");
+    drop(server);
+
+    let (cert, key, pin) = authority_signed(certs.path(), "current", 2020, 2090);
+    let (server, url) = https_server(&cert, &key);
+    let case = server.case();
+    let code = server.code(&["enrol", "talent", case.as_str()]);
+    let phone = phone_with_pins(vec![pin]);
+    phone.enrol(rt.handle(), &url, &code);
+    assert!(phone.sync(rt.handle()).expect("a sync").complete);
+}
+
+/// Pins are the store's, not one client's: once set, a client built without them (a
+/// background worker, a second process) refuses to reach any server for that store,
+/// rather than trusting certificate authorities behind the owner's back.
+#[test]
+fn pins_kept_in_the_store_bind_every_client_that_syncs_it() {
+    let certs = tempfile::tempdir().expect("a directory");
+    let (cert, key, pin) = self_signed(certs.path(), "server");
+    let (server, url) = https_server(&cert, &key);
+    let case = server.case();
+    let code = server.code(&["enrol", "talent", case.as_str()]);
+    let rt = runtime();
+    let unpinned = phone_with_pins(vec![]);
+    unpinned.store.set_pins(&[pin]).expect("pins kept");
+    let e = unpinned
+        .try_enrol(rt.handle(), &url, &code)
+        .expect_err("a client without the store's pins");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(e.to_string().contains("pinned"), "{e}");
+    assert!(unpinned.store.sync_server().expect("read").is_none());
+    assert_eq!(unpinned.store.pins().expect("pins"), vec![pin]);
+    // A client with the store's pin enrols and syncs it.
+    let phone = phone_with_pins(vec![pin]);
+    phone.store.set_pins(&[pin]).expect("pins kept");
+    phone.enrol(rt.handle(), &url, &code);
+    assert!(phone.sync(rt.handle()).expect("a sync").complete);
+    phone.store.set_pins(&[]).expect("pins cleared");
+    assert!(phone.store.pins().expect("pins").is_empty());
+}

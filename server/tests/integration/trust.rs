@@ -271,6 +271,30 @@ fn history_shows_who_the_server_received_each_change_from() {
         rejection.path.as_deref(),
         Some("/stages/matching/tasks/complete_talent_profile/completed_by")
     );
+    // Two concurrent completions in one batch, the talent's own name winning and the
+    // caseworker's losing: the loser would live on as a conflict, so it is refused too.
+    let concurrent = |actor: u8, by: &str| {
+        let mut copy = raw_journey(&talent, &journey, &ActorId::from([actor; 16]));
+        let task = obj_at(&copy, &["stages", "matching", "tasks", "complete_talent_profile"]);
+        copy.put(&task, "completed_by", by).expect("put");
+        copy.commit();
+        copy.get_last_local_change()
+            .expect("a change")
+            .raw_bytes()
+            .to_vec()
+    };
+    let (wins, loses) = (concurrent(0xfe, TALENT), concurrent(0x02, CASEWORKER));
+    let mut both = push_of(&journey, wins);
+    let losing = push_of(&journey, loses);
+    both.heads.extend(losing.heads);
+    both.heads.sort();
+    both.changes.extend(losing.changes);
+    let reply = push_one(&server, &talent, vec![both]);
+    assert_eq!(reply.status, 403, "{:?}", reply.rejection());
+    assert_eq!(
+        reply.rejection().path.as_deref(),
+        Some("/stages/matching/tasks/complete_talent_profile/completed_by")
+    );
     // In the talent's own name it goes through, as every device's completions do.
     talent
         .store

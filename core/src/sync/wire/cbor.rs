@@ -8,7 +8,7 @@ use serde_bytes::ByteBuf;
 
 use super::{
     Author, DecodeLimits, DocHeads, Message, PROTOCOL_VERSION, Pull, Push, RejectCode, Rejection,
-    SyncRequest, SyncResponse, SyncStatus, WireError, check_count, malformed,
+    SyncRequest, SyncResponse, SyncStatus, WireError, check_count, check_operations, malformed,
 };
 use crate::access::Role;
 use crate::ids::{CaseId, DocId, DocKind};
@@ -88,16 +88,13 @@ fn hashes_from(raw: Vec<ByteBuf>) -> Result<Vec<ChangeHash>, WireError> {
 
 /// Where a push's changes end: the hashes of those no other pushed change depends on,
 /// sorted. `None` when a change does not parse; the sender then writes the heads in
-/// full, and a receiver that needed them refuses the push. Automerge's parser panics
-/// on some malformed input, so it runs under the store's `guarded`.
+/// full, and a receiver that needed them refuses the push. The changes are untrusted,
+/// so they are measured before Automerge parses them, with its panics caught.
 fn tips(changes: &[Vec<u8>]) -> Option<Vec<ChangeHash>> {
-    let parsed = crate::store::loaded::guarded(|| {
-        changes
-            .iter()
-            .map(|c| automerge::Change::try_from(c.as_slice()).ok())
-            .collect::<Option<Vec<_>>>()
-    })
-    .ok()??;
+    let parsed = changes
+        .iter()
+        .map(|c| crate::store::loaded::parse_change(c).ok())
+        .collect::<Option<Vec<_>>>()?;
     let deps: std::collections::HashSet<ChangeHash> =
         parsed.iter().flat_map(|c| c.deps().iter().copied()).collect();
     let mut tips: Vec<ChangeHash> = parsed
@@ -233,16 +230,10 @@ impl Message for SyncRequest {
         let pushes = pushes
             .into_iter()
             .map(|PushWire(doc, heads, changes)| {
+                // Heads left out (implied by the changes) are worked out in
+                // `complete`, once the changes were counted against the limits.
                 let changes = bytes_from(changes);
-                let heads = if heads.is_empty() && !changes.is_empty() {
-                    tips(&changes).ok_or_else(|| {
-                        malformed(
-                            "a push without heads has a change that does not parse, so its heads are unknown",
-                        )
-                    })?
-                } else {
-                    hashes_from(heads)?
-                };
+                let heads = hashes_from(heads)?;
                 Ok(Push {
                     doc: doc_from(&doc)?,
                     heads,
@@ -271,6 +262,20 @@ impl Message for SyncRequest {
         })
     }
 
+    fn complete(&mut self, limits: &DecodeLimits) -> Result<(), WireError> {
+        for push in &mut self.pushes {
+            if push.heads.is_empty() && !push.changes.is_empty() {
+                push.heads = tips(&push.changes).ok_or_else(|| {
+                    malformed(
+                        "a push without heads has a change that does not parse, so its heads are unknown",
+                    )
+                })?;
+                check_count("heads of one document", push.heads.len(), limits.heads)?;
+            }
+        }
+        Ok(())
+    }
+
     fn check(&self, limits: &DecodeLimits) -> Result<(), WireError> {
         check_count("pushed documents", self.pushes.len(), limits.docs)?;
         check_count(
@@ -278,6 +283,7 @@ impl Message for SyncRequest {
             self.pushes.iter().map(|p| p.changes.len()).sum(),
             limits.changes,
         )?;
+        check_operations(self.pushes.iter().flat_map(|p| &p.changes), limits.operations)?;
         check_count(
             "heads of one document",
             self.pushes.iter().map(|p| p.heads.len()).max().unwrap_or(0),
@@ -368,6 +374,7 @@ impl Message for SyncResponse {
             self.docs.iter().map(|p| p.changes.len()).sum(),
             limits.changes,
         )?;
+        check_operations(self.docs.iter().flat_map(|p| &p.changes), limits.operations)?;
         check_count(
             "heads of one document",
             self.docs

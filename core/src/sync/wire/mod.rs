@@ -238,6 +238,9 @@ pub struct DecodeLimits {
     pub docs: usize,
     /// Changes in all those documents together.
     pub changes: usize,
+    /// Operations the changes declare, all together: what Automerge walks and applies
+    /// for them (a change's bytes may declare far more than they hold).
+    pub operations: usize,
     /// Heads (or missing dependencies) of one document.
     pub heads: usize,
     /// Entries of a request's `full` list.
@@ -252,6 +255,9 @@ impl DecodeLimits {
         items: 400_000,
         docs: 30_000,
         changes: 100_000,
+        // Legitimate changes hold about one operation per byte at most (a pasted
+        // note), so a message's size bounds them.
+        operations: MAX_MESSAGE_BYTES,
         heads: 256,
         full: 30_000,
     };
@@ -279,6 +285,32 @@ pub(super) fn check_count(what: &str, count: usize, limit: usize) -> Result<(), 
     }
 }
 
+/// Checks the operations `changes` declare, each within
+/// [`crate::chunk::MAX_CHANGE_OPERATIONS`] and all within `limit`, in time
+/// proportional to their bytes. A change that does not parse counts for nothing here:
+/// its document is refused, with its own reason, when it is applied.
+pub(super) fn check_operations<'a>(
+    changes: impl Iterator<Item = &'a Vec<u8>>,
+    limit: usize,
+) -> Result<(), WireError> {
+    let mut total: u64 = 0;
+    for change in changes {
+        match crate::chunk::change_operations(change) {
+            Ok(n) => total = total.saturating_add(n),
+            Err(crate::chunk::ShapeError::TooManyOperations { limit }) => {
+                return Err(WireError::TooLarge(format!(
+                    "a change declares more than the {limit} operations one change may hold"
+                )));
+            }
+            Err(crate::chunk::ShapeError::Malformed(_)) => {}
+        }
+        if total > limit as u64 {
+            return Err(too_large("operations in the changes", limit));
+        }
+    }
+    Ok(())
+}
+
 /// A message that can travel in a sync body.
 pub trait Message: Sized {
     #[doc(hidden)]
@@ -288,6 +320,11 @@ pub trait Message: Sized {
     /// Whether the decoded message is within `limits` (its census already was).
     #[doc(hidden)]
     fn check(&self, limits: &DecodeLimits) -> Result<(), WireError>;
+    /// Work left until the message is within its limits (parsing changes, say).
+    #[doc(hidden)]
+    fn complete(&mut self, _limits: &DecodeLimits) -> Result<(), WireError> {
+        Ok(())
+    }
 }
 
 /// The body bytes of a message: the envelope byte, then CBOR, deflated when that
@@ -351,8 +388,9 @@ pub fn decode_with<M: Message>(body: &[u8], limits: &DecodeLimits) -> Result<M, 
         CensusError::TooManyItems(limit) => too_large("CBOR items", limit),
         CensusError::Malformed(why) => malformed(why),
     })?;
-    let decoded = M::from_cbor(message)?;
+    let mut decoded = M::from_cbor(message)?;
     decoded.check(limits)?;
+    decoded.complete(limits)?;
     Ok(decoded)
 }
 

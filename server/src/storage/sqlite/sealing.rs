@@ -43,8 +43,10 @@ fn set_canary(conn: &Connection, value: &[u8]) -> Result<()> {
     .map_err(fail)
 }
 
-/// The data key of a document: from the cache, else unwrapped from its row, else
-/// (with `create`) a new one, stored in the caller's transaction. A new key is made
+/// The data key of a document: unwrapped from its row (or taken from the cache for
+/// that row's bytes), else (with `create`) a new one, stored in the caller's
+/// transaction. The row is read every time, never only the cache: a key cached in a
+/// transaction that then rolled back has no row, and must not seal anything. A new key is made
 /// only after checking that the database's canary is still this process's master key:
 /// a process left running on the old key after a re-key would otherwise wrap new keys
 /// under a key nobody keeps.
@@ -54,9 +56,6 @@ pub(super) fn doc_key(
     doc: &DocId,
     create: bool,
 ) -> Result<Option<SecretKey>> {
-    if let Some(key) = sealer.cached(doc) {
-        return Ok(Some(key));
-    }
     let wrapped: Option<Vec<u8>> = conn
         .prepare_cached("SELECT wrapped FROM doc_keys WHERE doc_id = ?1")
         .map_err(fail)?
@@ -155,15 +154,12 @@ pub(super) fn scrub(conn: &Connection) -> Result<()> {
         )
         .map_err(fail)?;
     if free > 0 {
-        conn.execute_batch(&format!(
-            "BEGIN IMMEDIATE;
-             CREATE TABLE scrub (zeros BLOB);
-             INSERT INTO scrub VALUES (zeroblob({}));
-             DROP TABLE scrub;
-             COMMIT;",
-            free * page
-        ))
-        .map_err(fail)?;
+        // A transaction that rolls back if any step fails (a full disk), rather than
+        // one left open for every later write to trip over.
+        let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(fail)?;
+        tx.execute_batch(&passage_core::crypt::scrub_sql(free, page))
+            .map_err(fail)?;
+        tx.commit().map_err(fail)?;
     }
     let _: (i64, i64, i64) = conn
         .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {

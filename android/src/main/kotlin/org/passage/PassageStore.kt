@@ -73,7 +73,9 @@ class PassageStore private constructor(private val inner: Store) : Closeable {
     /**
      * Trusts only these server keys (`sha256/BASE64`, as the server prints them) for
      * enrolment and sync from now on, instead of certificate authorities. Give the
-     * server's and a backup key's.
+     * server's and a backup key's. They are kept in the store (sealed), so every later
+     * open of it, a WorkManager worker's included, is pinned too: set them before the
+     * first enrolment.
      */
     fun setPins(pins: List<String>) = call { inner.setPins(pins) }
 

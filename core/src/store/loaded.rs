@@ -76,7 +76,16 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String
 /// compressed chunk, no more than [`super::shape::MAX_CHANGE_OPERATIONS`] declared),
 /// then read by Automerge with its panics caught.
 pub(crate) fn parse_change(bytes: &[u8]) -> std::result::Result<Change, String> {
-    super::shape::measure(bytes, super::shape::MAX_CHANGE_OPERATIONS).map_err(|e| e.to_string())?;
+    parse_change_within(bytes, super::shape::MAX_CHANGE_OPERATIONS)
+}
+
+/// A stored change was measured when it arrived (or made here), and is sealed: it is
+/// read within a wider bound, so that tightening the limit for what arrives never
+/// makes a stored document unreadable.
+const MAX_STORED_CHANGE_OPERATIONS: u64 = 1_000_000;
+
+fn parse_change_within(bytes: &[u8], max_operations: u64) -> std::result::Result<Change, String> {
+    super::shape::measure(bytes, max_operations).map_err(|e| e.to_string())?;
     guarded(|| Change::try_from(bytes))?.map_err(|e| e.to_string())
 }
 
@@ -94,7 +103,11 @@ pub(crate) fn decode_change(
             format!("{} bytes is over the {MAX_CHUNK_BYTES}-byte limit", bytes.len()),
         ));
     }
-    let change = parse_change(bytes).map_err(|e| corrupt(doc, label.to_owned(), e))?;
+    let bound = match expected {
+        Some(_) => MAX_STORED_CHANGE_OPERATIONS,
+        None => super::shape::MAX_CHANGE_OPERATIONS,
+    };
+    let change = parse_change_within(bytes, bound).map_err(|e| corrupt(doc, label.to_owned(), e))?;
     // Automerge parses a change without checking its header checksum (the first four
     // bytes of its hash, after the magic bytes); a flipped bit there must not pass.
     if change.raw_bytes().get(4..8) != change.hash().as_ref().get(..4) {

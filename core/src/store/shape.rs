@@ -17,11 +17,22 @@
 
 use std::fmt;
 
-/// The most operations one change may declare. A Passage edit writes a few fields or
-/// one note (at most 4,000 characters, one operation each, and as many to delete the
-/// old text), so this leaves room for any change a Passage device makes while
-/// bounding the parser's walk.
+/// The most operations one change may declare. A Passage edit writes a few fields
+/// (a note is one string value), and a new case's journey a few thousand: this leaves
+/// room for any change a Passage device makes while bounding the parser's walk.
 pub const MAX_CHANGE_OPERATIONS: u64 = 25_000;
+
+/// Actor ids longer than this are refused: Passage's are 16 bytes, and Automerge
+/// copies an operation's actor id into every reference it expands, so a long one
+/// multiplies memory by the operations that name it.
+const MAX_ACTOR_BYTES: u64 = 32;
+
+/// A string of a run-length column (a map key, a mark's name) counts as one row per
+/// this many bytes it holds, beyond the first: Automerge copies the string for every
+/// row of its run, so a run's memory is its rows times its string's length, and this
+/// keeps that within the same bound as the rows. Map keys of Passage documents are
+/// shorter than this and count once.
+const STRING_ROW_BYTES: u64 = 32;
 
 const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 const CHANGE_CHUNK: u8 = 1;
@@ -32,6 +43,9 @@ const DEFLATE_BIT: u64 = 0b1000;
 const TYPE_BITS: u64 = 0b0111;
 /// The column type whose values count the rows of the columns it groups.
 const GROUP: u64 = 0;
+/// Column types whose values are signed deltas, and strings.
+const DELTA: u64 = 3;
+const STRING: u64 = 5;
 
 /// Why a change was refused before Automerge read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,14 +100,15 @@ pub(crate) fn measure(bytes: &[u8], max_rows: u64) -> Result<u64, ShapeError> {
         deps.checked_mul(32)
             .ok_or_else(|| malformed("too many dependencies"))?,
     )?;
-    body.prefixed()?; // actor
+    body.actor()?;
     body.uleb()?; // sequence number
     body.uleb()?; // first operation
     body.sleb()?; // time
     body.prefixed()?; // message
     let other_actors = body.uleb()?;
     for _ in 0..other_actors {
-        body.prefixed()?;
+        // Each takes at least one byte, so this loop ends with the bytes.
+        body.actor()?;
     }
     let columns = body.uleb()?;
     let mut specs = Vec::new();
@@ -112,7 +127,8 @@ pub(crate) fn measure(bytes: &[u8], max_rows: u64) -> Result<u64, ShapeError> {
 }
 
 /// The rows one column declares; for a group column, the larger of its rows and the
-/// sum of its counts (the rows of the columns it groups).
+/// sum of its counts (the rows of the columns it groups); for a string column, its
+/// rows weighed by their strings' lengths ([`STRING_ROW_BYTES`]).
 fn column_rows(spec: u64, data: &[u8], max_rows: u64) -> Result<u64, ShapeError> {
     if spec & DEFLATE_BIT != 0 {
         return Err(malformed("a column is compressed"));
@@ -143,17 +159,17 @@ fn column_rows(spec: u64, data: &[u8], max_rows: u64) -> Result<u64, ShapeError>
                 let count = column.sleb()?;
                 if count > 0 {
                     let n = count.unsigned_abs();
-                    rows = over(rows.saturating_add(n))?;
                     let value = column.value(kind)?;
+                    rows = over(rows.saturating_add(n.saturating_mul(weight(kind, value))))?;
                     if kind == GROUP {
                         grouped = over(grouped.saturating_add(n.saturating_mul(value)))?;
                     }
                 } else if count < 0 {
                     let n = count.unsigned_abs();
-                    rows = over(rows.saturating_add(n))?;
                     for _ in 0..n {
                         // Each value takes at least one byte: the loop ends with the bytes.
                         let value = column.value(kind)?;
+                        rows = over(rows.saturating_add(weight(kind, value)))?;
                         if kind == GROUP {
                             grouped = over(grouped.saturating_add(value))?;
                         }
@@ -165,6 +181,16 @@ fn column_rows(spec: u64, data: &[u8], max_rows: u64) -> Result<u64, ShapeError>
         }
     }
     Ok(rows.max(grouped))
+}
+
+/// What one row of a run-length column counts for: one, or for a string of `value`
+/// bytes, one more per [`STRING_ROW_BYTES`].
+fn weight(kind: u64, value: u64) -> u64 {
+    if kind == STRING {
+        1 + value / STRING_ROW_BYTES
+    } else {
+        1
+    }
 }
 
 /// A cursor over bytes that fails, rather than panics, when they run out.
@@ -193,18 +219,29 @@ impl<'a> Reader<'a> {
         leb128::read::signed(&mut self.0).map_err(|e| malformed(format!("a number does not read: {e}")))
     }
 
-    /// Skips a length-prefixed byte string.
-    fn prefixed(&mut self) -> Result<(), ShapeError> {
+    /// Skips a length-prefixed byte string; returns its length.
+    fn prefixed(&mut self) -> Result<u64, ShapeError> {
         let len = self.uleb()?;
-        self.take(len).map(drop)
+        self.take(len).map(|_| len)
     }
 
-    /// Reads one value of a run-length-encoded column of type `kind`; the number for
-    /// integer kinds (group counts among them), zero for strings and deltas.
+    /// Skips an actor id, refusing one longer than [`MAX_ACTOR_BYTES`].
+    fn actor(&mut self) -> Result<(), ShapeError> {
+        if self.prefixed()? > MAX_ACTOR_BYTES {
+            return Err(malformed(format!(
+                "an actor id is longer than {MAX_ACTOR_BYTES} bytes"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reads one value of a run-length-encoded column of type `kind`: the number for
+    /// integer kinds (group counts among them), the length for strings, zero for
+    /// deltas.
     fn value(&mut self, kind: u64) -> Result<u64, ShapeError> {
         match kind {
-            3 => self.sleb().map(|_| 0),
-            5 => self.prefixed().map(|()| 0),
+            DELTA => self.sleb().map(|_| 0),
+            STRING => self.prefixed(),
             _ => self.uleb(),
         }
     }
@@ -226,11 +263,15 @@ mod tests {
     /// A change chunk built by hand: one actor, no dependencies, the given columns.
     /// The checksum is left zero, which Automerge's parser does not check.
     fn chunk(columns: &[(u64, Vec<u8>)]) -> Vec<u8> {
+        chunk_by(&[7; 16], columns)
+    }
+
+    fn chunk_by(actor: &[u8], columns: &[(u64, Vec<u8>)]) -> Vec<u8> {
         let mut body = Vec::new();
         let uleb = |out: &mut Vec<u8>, n: u64| leb128::write::unsigned(out, n).map(drop).unwrap();
         uleb(&mut body, 0); // dependencies
-        uleb(&mut body, 16);
-        body.extend([7; 16]); // actor
+        uleb(&mut body, actor.len() as u64);
+        body.extend(actor);
         uleb(&mut body, 1); // seq
         uleb(&mut body, 1); // start op
         leb128::write::signed(&mut body, 0).unwrap(); // time
@@ -353,6 +394,34 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn long_strings_count_for_the_copies_automerge_makes_and_long_actors_are_refused() {
+        // 20,000 rows of a 1 MB mark name: 20,000 copies of it once applied.
+        let mut name = Vec::new();
+        leb128::write::unsigned(&mut name, 1 << 20).unwrap();
+        name.extend(vec![b'm'; 1 << 20]);
+        let marks = chunk(&[(10 << 4 | 5, run(20_000, &name))]);
+        assert_eq!(
+            measure(&marks, MAX_CHANGE_OPERATIONS),
+            Err(ShapeError::TooManyOperations {
+                limit: MAX_CHANGE_OPERATIONS
+            })
+        );
+        // Keys of Passage's length count once per row.
+        let mut key = vec![23];
+        key.extend(b"complete_talent_profile");
+        assert_eq!(
+            measure(&chunk(&[(1 << 4 | 5, run(1_000, &key))]), MAX_CHANGE_OPERATIONS),
+            Ok(1_000)
+        );
+        // Actor ids: Passage's 16 bytes pass, a megabyte does not.
+        assert_eq!(measure(&chunk_by(&[7; 32], &[]), MAX_CHANGE_OPERATIONS), Ok(0));
+        let long = chunk_by(&vec![7; 1 << 20], &[]);
+        assert!(
+            matches!(measure(&long, MAX_CHANGE_OPERATIONS), Err(ShapeError::Malformed(why)) if why.contains("actor")),
+        );
     }
 
     #[test]

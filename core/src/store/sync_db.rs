@@ -133,6 +133,14 @@ impl Db {
                 keys.open_secret(key, &value).map(Some)
             }
             (Some(value), None) if value.starts_with(super::key::SEALED_MARK) => Err(Error::KeyRequired),
+            // In a sealed store every secret is sealed (sealing in place seals those
+            // already there): a plain one was written by someone without the key,
+            // a swapped pin say, and is not to be believed.
+            (Some(_), Some(_)) if super::sync::is_secret(key) => {
+                Err(self.fail(rusqlite::Error::InvalidParameterName(format!(
+                    "the secret {key:?} is stored unsealed in a sealed store: it was not written by Passage"
+                ))))
+            }
             (other, _) => Ok(other),
         }
     }

@@ -219,6 +219,39 @@ fn a_handle_left_on_the_retired_key_stops_with_the_typed_error() {
     assert_eq!(first_clinic(&store, &case), CLINIC);
 }
 
+/// Whoever can write the file but lacks the key cannot plant a secret: a plain pin
+/// (their own server's key) or token in a sealed store is refused, not believed.
+#[test]
+fn a_secret_planted_unsealed_in_a_sealed_store_is_refused() {
+    let dir = Dir::new();
+    let path = dir.path("planted.db");
+    let key = SecretKey::generate().expect("key");
+    let pin: passage_core::sync::SpkiPin = format!("sha256/{}", "A".repeat(43) + "=").parse().expect("a pin");
+    let store = open(&path, &key).expect("opens");
+    fill(&store);
+    store.set_pins(&[pin]).expect("pins");
+    assert_eq!(store.pins().expect("pins"), vec![pin]);
+    drop(store);
+    let planted = format!("sha256/{}", "B".repeat(43) + "=");
+    for (name, value) in [("pins", planted.as_str()), ("token", "the attacker's token")] {
+        let conn = rusqlite::Connection::open(&path).expect("the file");
+        conn.execute(
+            "UPDATE sync_meta SET value = ?2 WHERE key = ?1",
+            rusqlite::params![name, value],
+        )
+        .expect("planted");
+        drop(conn);
+        let store = open(&path, &key).expect("opens");
+        let read = if name == "pins" {
+            store.pins().map(drop)
+        } else {
+            store.sync_server().map(drop)
+        };
+        let e = read.expect_err("a planted secret");
+        assert!(e.to_string().contains("unsealed"), "{name}: {e}");
+    }
+}
+
 #[test]
 fn a_plain_store_is_sealed_on_its_first_open_with_a_key() {
     let dir = Dir::new();

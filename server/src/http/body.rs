@@ -91,19 +91,26 @@ async fn read_all(
             return Err(BodyError::TooLarge);
         }
         if seen <= limit {
-            out.extend_from_slice(&data);
-            if let (Some(budget), Some(permit)) = (budget, held.as_mut()) {
-                let want = super::kib(out.capacity());
-                let have = permit.num_permits();
-                if want > have {
-                    let more = u32::try_from(want - have).map_err(|_| BodyError::NoMemory)?;
-                    let extra = budget
-                        .clone()
-                        .try_acquire_many_owned(more)
-                        .map_err(|_| BodyError::NoMemory)?;
-                    permit.merge(extra);
+            let needed = out.len() + data.len();
+            if needed > out.capacity() {
+                // Grown here, by doubling, within the budget first: the buffer never
+                // holds more than the permits taken.
+                let grown = needed.max(out.capacity().saturating_mul(2)).min(limit);
+                if let (Some(budget), Some(permit)) = (budget, held.as_mut()) {
+                    let want = super::kib(grown);
+                    let have = permit.num_permits();
+                    if want > have {
+                        let more = u32::try_from(want - have).map_err(|_| BodyError::NoMemory)?;
+                        let extra = budget
+                            .clone()
+                            .try_acquire_many_owned(more)
+                            .map_err(|_| BodyError::NoMemory)?;
+                        permit.merge(extra);
+                    }
                 }
+                out.reserve_exact(grown - out.len());
             }
+            out.extend_from_slice(&data);
         }
     }
     if seen > limit {

@@ -62,7 +62,9 @@ fn unavailable() -> Response {
 /// proxy on loopback) the client's as the proxy appended it to `X-Forwarded-For`, the
 /// last entry, which the client cannot forge. IPv6 addresses count by their /64.
 fn client_address(peer: SocketAddr, headers: &HeaderMap, trust_forwarded_for: bool) -> IpAddr {
-    let forwarded = (trust_forwarded_for && peer.ip().is_loopback())
+    // A dual-stack listener sees a proxy on 127.0.0.1 as ::ffff:127.0.0.1.
+    let peer_ip = peer.ip().to_canonical();
+    let forwarded = (trust_forwarded_for && peer_ip.is_loopback())
         .then(|| {
             headers
                 .get_all("x-forwarded-for")
@@ -73,7 +75,7 @@ fn client_address(peer: SocketAddr, headers: &HeaderMap, trust_forwarded_for: bo
                 .and_then(|last| last.trim().parse::<IpAddr>().ok())
         })
         .flatten();
-    match forwarded.unwrap_or(peer.ip()) {
+    match forwarded.unwrap_or(peer_ip) {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
             None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
@@ -194,7 +196,8 @@ mod tests {
         let proxy: SocketAddr = "127.0.0.1:50000".parse().expect("addr");
         let remote: SocketAddr = "203.0.113.9:50000".parse().expect("addr");
         let v6: SocketAddr = "[2001:db8:1:2:3:4:5:6]:50000".parse().expect("addr");
-        let cases: [(&str, SocketAddr, &[&str], bool, &str); 7] = [
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:50000".parse().expect("addr");
+        let cases: [(&str, SocketAddr, &[&str], bool, &str); 8] = [
             ("a direct client", remote, &[], false, "203.0.113.9"),
             (
                 "a header nobody trusts",
@@ -237,6 +240,13 @@ mod tests {
                 &[],
                 false,
                 "2001:db8:1:2::",
+            ),
+            (
+                "a proxy seen through a dual-stack listener",
+                mapped,
+                &["198.51.100.3"],
+                true,
+                "198.51.100.3",
             ),
         ];
         for (what, peer, values, trusted, expected) in cases {

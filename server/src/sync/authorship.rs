@@ -11,9 +11,10 @@
 //! it, is what the server recorded on receiving it (`Storage::record_authors`), not the
 //! name and role the change's note claims.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use automerge::{ActorId, AutoCommit, Change, ObjId, ObjType, ROOT, ReadDoc, Value};
+use automerge::legacy::{self, OpType};
+use automerge::{AutoCommit, Change, ExpandedChange, ReadDoc};
 use passage_core::sync::wire::{RejectCode, Rejection};
 use passage_core::{DocId, DocKind};
 
@@ -77,60 +78,64 @@ pub(super) fn check_actors(
     Ok(())
 }
 
-/// The maps under `key` of the map `obj`, by their keys.
-fn maps_in(doc: &AutoCommit, obj: &ObjId, key: &str) -> Vec<(String, ObjId)> {
-    let Ok(Some((Value::Object(ObjType::Map), map))) = doc.get(obj, key) else {
-        return Vec::new();
-    };
-    doc.keys(&map)
-        .filter_map(|k| match doc.get(&map, k.as_str()) {
-            Ok(Some((Value::Object(ObjType::Map), id))) => Some((k, id)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Checks that every `completed_by` a batch wrote in a journey names the person of
-/// the device that sent it: the talent for a talent's phone, the caseworker for
-/// theirs. A device may record that it completed a task, not that someone else did.
-/// Every value the batch's actors wrote is checked, not only the one that wins: a
-/// losing value lives on as a conflict that devices show.
+/// Checks that every `completed_by` a batch's operations write in a journey names the
+/// person of the device that sends it: the talent for a talent's phone, the
+/// caseworker for theirs. A device may record that it completed a task, not that
+/// someone else did. The operations are read, not the document: a value that loses to
+/// a concurrent one, or sits in a task map that does not win, is checked all the same
+/// (it lives on as a conflict, or shows once what hides it is gone).
 pub(super) fn check_completed_by(
     doc: &AutoCommit,
     id: &DocId,
     device: &Device,
-    actors: &HashSet<ActorId>,
+    batch: &[ExpandedChange],
     now: Timestamp,
 ) -> Result<(), Failure> {
     if id.kind != DocKind::Journey {
         return Ok(());
     }
-    for (stage, stage_obj) in maps_in(doc, &ROOT, "stages") {
-        for (task, task_obj) in maps_in(doc, &stage_obj, "tasks") {
-            let values = doc.get_all(&task_obj, "completed_by").unwrap_or_default();
-            for (value, op) in values {
-                let written_here = matches!(&op, automerge::ObjId::Id(_, actor, _) if actors.contains(actor));
-                if !written_here {
-                    continue;
-                }
-                // A null (a journey made with the task not done) names nobody.
-                let names_other = match &value {
-                    Value::Scalar(s) if s.is_null() => false,
-                    Value::Scalar(s) => s.as_str() != device.person(),
-                    Value::Object(_) => true,
-                };
-                if names_other {
-                    let shown = format!("/stages/{stage}/tasks/{task}/completed_by");
-                    return Err(refused(
-                        device,
-                        id,
-                        Some(shown.clone()),
-                        format!("{shown} must name the person of the device that completes the task"),
-                        now,
-                    ));
-                }
-            }
+    for op in batch.iter().flat_map(|change| &change.operations) {
+        if !matches!(&op.key, legacy::Key::Map(key) if key.as_str() == "completed_by") {
+            continue;
+        }
+        let names_other = match &op.action {
+            // A null (a journey made with the task not done) names nobody.
+            OpType::Put(value) if value.is_null() => false,
+            OpType::Put(value) => value.as_str() != device.person(),
+            OpType::Delete => false,
+            _ => true,
+        };
+        if names_other {
+            let shown = format!("{}/completed_by", object_path(doc, &op.obj));
+            return Err(refused(
+                device,
+                id,
+                Some(shown.clone()),
+                format!("{shown} must name the person of the device that completes the task"),
+                now,
+            ));
         }
     }
     Ok(())
+}
+
+/// The path of an object the batch wrote in, as `/stages/…/tasks/…`, for the
+/// rejection; empty when it cannot be told.
+fn object_path(doc: &AutoCommit, obj: &legacy::ObjectId) -> String {
+    let id = match obj {
+        legacy::ObjectId::Root => return String::new(),
+        legacy::ObjectId::Id(op) => match doc.import_obj(&op.to_string()) {
+            Ok(id) => id,
+            Err(_) => return String::new(),
+        },
+    };
+    doc.parents(&id)
+        .map(|parents| {
+            parents
+                .path()
+                .iter()
+                .map(|(_, prop)| format!("/{prop}"))
+                .collect::<String>()
+        })
+        .unwrap_or_default()
 }

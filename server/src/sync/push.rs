@@ -253,7 +253,6 @@ fn apply_one(
     }
     let context = before.get(&id.case);
     let rows: Vec<(ChangeHash, Vec<u8>)> = new.iter().map(|c| (c.hash(), c.raw_bytes().to_vec())).collect();
-    let actors: HashSet<automerge::ActorId> = new.iter().map(|c| c.actor_id().clone()).collect();
     let expanded: Vec<ExpandedChange> =
         guarded(|| new.iter().map(Change::decode).collect()).map_err(|e| malformed(id, e))?;
     guarded(|| doc.apply_changes(new))
@@ -268,6 +267,7 @@ fn apply_one(
         let why = format!("{path} is deeper than any field of a {}", id.kind);
         return Err(forbidden_write(device, id, path, why, bytes, now));
     }
+    authorship::check_completed_by(&doc, id, device, &expanded, now)?;
     drop(expanded);
     let after_heads = doc.get_heads();
     let patches = guarded(|| doc.diff(&before_heads, &after_heads)).map_err(|e| malformed(id, e))?;
@@ -285,7 +285,6 @@ fn apply_one(
             ));
         }
     }
-    authorship::check_completed_by(&doc, id, device, &actors, now)?;
     drop(paths);
     let journey = readable(&doc, id)?;
     check_quota(tx, limits, device, id, &rows, now)?;

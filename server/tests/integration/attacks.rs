@@ -191,7 +191,16 @@ fn compression_bombs_are_refused_in_bounded_memory() {
 /// An Automerge change chunk of `n` operations by `actor` that each set the root's
 /// key "k" to null, built by hand: five columns of one run each, about eighty bytes whatever `n`.
 fn declared_operations(n: u64, actor: u8) -> Vec<u8> {
+    declared_sets(n, actor, b"k")
+}
+
+/// Like [`declared_operations`], with the key `key` for every operation (Automerge
+/// copies the key for each).
+fn declared_sets(n: u64, actor: u8, key: &[u8]) -> Vec<u8> {
     let uleb = |out: &mut Vec<u8>, v: u64| drop(leb128::write::unsigned(out, v));
+    let mut key_value = Vec::new();
+    uleb(&mut key_value, key.len() as u64);
+    key_value.extend(key);
     let run = |value: &[u8]| {
         let mut out = Vec::new();
         drop(leb128::write::signed(&mut out, i64::try_from(n).expect("n fits")));
@@ -201,7 +210,7 @@ fn declared_operations(n: u64, actor: u8) -> Vec<u8> {
     let mut insert = Vec::new();
     uleb(&mut insert, n);
     let columns = [
-        (1 << 4 | 5, run(&[1, b'k'])),
+        (1 << 4 | 5, run(&key_value)),
         (3 << 4 | 4, insert),
         (4 << 4 | 2, run(&[1])),
         (5 << 4 | 6, run(&[0])),
@@ -335,6 +344,11 @@ fn changes_that_declare_more_than_they_hold_are_refused_before_automerge_reads_t
             (413, RejectCode::TooLarge),
         ),
         ("a compressed change", vec![bomb], (400, RejectCode::Malformed)),
+        (
+            "20,000 operations on one 64 KiB key (1.3 GB of copies)",
+            vec![declared_sets(20_000, 200, &[b'k'; 64 << 10])],
+            (413, RejectCode::TooLarge),
+        ),
     ] {
         let started = Instant::now();
         let reply = std::thread::scope(|s| {

@@ -2,7 +2,7 @@
 # Installs what the Kotlin tests need on the JVM, idempotently: the Kotlin compiler
 # (npm package kotlin-compiler, into .tools/ at the root of the clone, git-ignored),
 # and JNA and JUnit 4 (Debian packages). A JDK 17 must already be on the machine.
-# See ../shared/toolchain.md.
+# The compiler comes from npm because CI reaches only the package registries.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 kotlin_version="2.4.20"

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::ids::DocId;
 use crate::store::{ChunkRow, loaded};
 
-pub use crate::store::{MAX_CHANGE_OPERATIONS, MAX_CHUNK_BYTES, MAX_DOC_BYTES, ShapeError};
+pub use crate::store::{MAX_CHUNK_BYTES, MAX_DOC_BYTES};
 
 /// A stored piece of a document: one change, or a snapshot of many.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,13 +42,6 @@ pub fn load_document(id: &DocId, chunks: Vec<Chunk>, actor: ActorId) -> Result<A
 /// names it in the error.
 pub fn decode_change(id: &DocId, label: &str, bytes: &[u8]) -> Result<Change> {
     loaded::decode_change(id, label, bytes, None)
-}
-
-/// The operations a change's bytes declare (an upper bound on what Automerge walks
-/// and applies for it), read without Automerge and in time proportional to the bytes.
-/// Refuses a compressed chunk and more than [`MAX_CHANGE_OPERATIONS`].
-pub fn change_operations(bytes: &[u8]) -> std::result::Result<u64, ShapeError> {
-    crate::store::shape::measure(bytes, MAX_CHANGE_OPERATIONS)
 }
 
 /// Whether the document has the change, by a look-up in its change graph.

@@ -134,23 +134,35 @@ pub fn doc_key_aad(doc: &str) -> Vec<u8> {
     aad
 }
 
-/// The SQL, run inside a write transaction, that overwrites a SQLite file's free pages
-/// with zeros: a table filled with zero blobs takes the free pages, then is dropped
-/// (with `secure_delete` on, freeing writes zeros). The blobs are 64 MiB at most, well
-/// under SQLite's limit of 1 GB per value, whatever the number of free pages. Both
-/// the device's store and the server's database run it after they delete or replace
-/// sealed or plain bytes that must not survive in a free page.
-pub fn scrub_sql(free_pages: i64, page_size: i64) -> String {
+/// Overwrites a SQLite file's free pages with zeros and truncates its WAL, so that
+/// bytes deleted or replaced (plain chunks just sealed, an erased document's key) are
+/// in none of its files. A table filled with zero blobs takes the free pages, then is
+/// dropped (with `secure_delete` on, freeing writes zeros), in a transaction that
+/// rolls back if a step fails (a full disk) rather than one left open. The blobs are
+/// 64 MiB at most, well under SQLite's limit of 1 GB per value. Both the device's
+/// store and the server's database run it.
+pub fn scrub(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     const BLOB: i64 = 64 << 20;
-    let mut left = free_pages.saturating_mul(page_size);
-    let mut sql = String::from("CREATE TABLE scrub (zeros BLOB);");
-    while left > 0 {
-        let n = left.min(BLOB);
-        sql.push_str(&format!("INSERT INTO scrub VALUES (zeroblob({n}));"));
-        left -= n;
+    let (free, page): (i64, i64) = conn.query_row(
+        "SELECT (SELECT freelist_count FROM pragma_freelist_count),
+                (SELECT page_size FROM pragma_page_size)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if free > 0 {
+        let mut left = free.saturating_mul(page);
+        let mut sql = String::from("CREATE TABLE scrub (zeros BLOB);");
+        while left > 0 {
+            let n = left.min(BLOB);
+            sql.push_str(&format!("INSERT INTO scrub VALUES (zeroblob({n}));"));
+            left -= n;
+        }
+        sql.push_str("DROP TABLE scrub;");
+        let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(&sql)?;
+        tx.commit()?;
     }
-    sql.push_str("DROP TABLE scrub;");
-    sql
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
 }
 
 /// The associated data of a named secret.

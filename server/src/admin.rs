@@ -392,18 +392,9 @@ pub fn rekey(
         }
     };
     let mut tx = storage.begin()?;
-    tx.audit(&AuditEntry {
-        at: now,
-        device: None,
-        role: None,
-        action: "rekey".into(),
-        case: None,
-        doc: None,
-        allowed: true,
-        reason: Some(format!("{count} document keys wrapped under a new server key")),
-        bytes_in: 0,
-        bytes_out: 0,
-    })?;
+    let mut audit = crate::sync::entry(None, "rekey", now);
+    audit.reason = Some(format!("{count} document keys wrapped under a new server key"));
+    tx.audit(&audit)?;
     tx.commit()?;
     writeln!(
         out,
@@ -448,19 +439,13 @@ pub fn erase(
         writeln!(out, "the medical record of case {case} was erased before")?;
         return Ok(());
     }
-    tx.erase_document(&doc, None, now)?;
-    tx.audit(&AuditEntry {
-        at: now,
-        device: None,
-        role: None,
-        action: "erase".into(),
-        case: Some(case.clone()),
-        doc: Some(doc),
-        allowed: true,
-        reason: Some("erased by an admin: its key destroyed, its chunks deleted".into()),
-        bytes_in: 0,
-        bytes_out: 0,
-    })?;
+    crate::sync::erase::destroy(
+        &mut *tx,
+        &doc,
+        None,
+        "erased by an admin: its key destroyed, its chunks deleted",
+        now,
+    )?;
     tx.commit()?;
     if let Err(error) = storage.scrub() {
         tracing::warn!(%error, "the database's free pages could not be scrubbed after the erasure");

@@ -134,9 +134,10 @@ pub struct ServeArgs {
     /// Sync requests of one device at once; more get 429.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub syncs_per_device: u64,
-    /// Bytes of request bodies and their inflated messages in memory at once.
+    /// Bytes of request bodies and their inflated messages in memory at once; at least
+    /// 32 MiB, room for the largest body (8 MiB) and its message (16 MiB).
     #[arg(long, value_name = "BYTES", default_value_t = 256 << 20,
-          value_parser = clap::value_parser!(u64).range((16 << 20)..=(64 << 30)))]
+          value_parser = clap::value_parser!(u64).range((32 << 20)..=(64 << 30)))]
     pub request_memory: u64,
     /// Body bytes of one sync request (talents and caseworkers; family devices send
     /// at most 16 KiB).

@@ -31,25 +31,18 @@ pub enum KeyOrigin {
 }
 
 fn parse(text: &str, from: &str) -> Result<SecretKey> {
-    let text = text.trim();
-    let bytes: Option<Vec<u8>> = (text.len() == 64)
-        .then(|| {
-            (0..32)
-                .map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
-                .collect()
-        })
-        .flatten();
-    let bytes = bytes.ok_or_else(|| {
-        ServerError::Input(format!("{from} does not hold a server key (64 hex characters)"))
-    })?;
+    let bytes = hex::decode(text.trim())
+        .ok()
+        .filter(|b| b.len() == 32)
+        .ok_or_else(|| {
+            ServerError::Input(format!("{from} does not hold a server key (64 hex characters)"))
+        })?;
     Ok(SecretKey::from_bytes(&bytes)?)
 }
 
 /// The text of a key file: 64 hex characters and a newline.
-pub fn key_text(key: &SecretKey) -> String {
-    let mut text: String = key.expose().iter().map(|b| format!("{b:02x}")).collect();
-    text.push('\n');
-    text
+fn key_text(key: &SecretKey) -> String {
+    format!("{}\n", hex::encode(key.expose()))
 }
 
 /// Reads a key file.

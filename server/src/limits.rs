@@ -93,7 +93,7 @@ impl Default for Limits {
             // the 2-core CI machine; a device pushes at most 1,000 per request.
             request_changes: 2_000,
             // Measured (the attacks test, debug build): 50,000 operations are parsed,
-            // applied and checked in about 0.15 s, and take about 25 MiB while they
+            // applied and checked in about 0.1 s, and take about 25 MiB while they
             // are. A device pushes at most half that per request.
             request_operations: 50_000,
             // A journey of 5,000 changes is about 600 KB before compaction and

@@ -101,12 +101,9 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     }
 
     /// Keys held now (for tests of the bound).
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.buckets.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

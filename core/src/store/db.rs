@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::key::Keys;
+use super::key::{DocSeal, Keys};
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, DocId};
 
@@ -240,25 +240,33 @@ impl Db {
         let mut rows = rows
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.fail(e))?;
-        if let Some(keys) = &self.keys {
+        if let Some(keys) = &self.keys
+            && let Some(first) = rows.first()
+        {
+            let seal = keys
+                .sealer(&self.conn, doc)?
+                .ok_or_else(|| Error::CorruptDocument {
+                    doc: doc.clone(),
+                    chunk: hex::encode(&first.hash),
+                    reason: "the document has no key (it was erased)".into(),
+                })?;
             for row in &mut rows {
-                row.bytes = keys.open_chunk(&self.conn, doc, &row.hash, &row.bytes)?;
+                row.bytes = seal.open_chunk(doc, &row.hash, &row.bytes)?;
             }
         }
         Ok(rows)
     }
 
+    /// The document's data key in a sealed store, fetched (or made) once inside the
+    /// write transaction `conn` that stores its chunks; `None` in a plain store.
+    pub(super) fn sealer(keys: Option<&Keys>, conn: &Connection, doc: &DocId) -> Result<Option<DocSeal>> {
+        keys.map(|keys| keys.sealer_or_new(conn, doc)).transpose()
+    }
+
     /// A chunk's bytes as stored: sealed under the document's key in a sealed store.
-    /// Inside the write transaction `conn` that stores it.
-    fn stored(
-        keys: Option<&Keys>,
-        conn: &Connection,
-        doc: &DocId,
-        hash: &[u8],
-        bytes: &[u8],
-    ) -> Result<Vec<u8>> {
-        match keys {
-            Some(keys) => keys.seal_chunk(conn, doc, hash, bytes),
+    fn stored(seal: Option<&DocSeal>, hash: &[u8], bytes: &[u8]) -> Result<Vec<u8>> {
+        match seal {
+            Some(seal) => seal.seal_chunk(hash, bytes),
             None => Ok(bytes.to_vec()),
         }
     }
@@ -278,7 +286,8 @@ impl Db {
                 params![doc.to_string(), doc.case.as_str(), doc.kind.as_str(), now],
             )
             .map_err(fail)?;
-            let stored = Self::stored(keys, &tx, doc, hash, bytes)?;
+            let seal = Self::sealer(keys, &tx, doc)?;
+            let stored = Self::stored(seal.as_ref(), hash, bytes)?;
             tx.execute(
                 "INSERT OR IGNORE INTO chunks (doc_id, hash, kind, bytes) VALUES (?1, ?2, ?3, ?4)",
                 params![doc.to_string(), hash, CHANGE, stored],
@@ -319,8 +328,9 @@ impl Db {
                 )
                 .map_err(fail)?;
             let id = doc.to_string();
+            let seal = Self::sealer(keys, &tx, doc)?;
             for (hash, bytes) in changes {
-                let stored = Self::stored(keys, &tx, doc, hash, bytes)?;
+                let stored = Self::stored(seal.as_ref(), hash, bytes)?;
                 added += stmt.execute(params![id, hash, CHANGE, stored]).map_err(fail)?;
             }
         }
@@ -356,7 +366,8 @@ impl Db {
                 .map_err(fail)?;
             rows.collect::<rusqlite::Result<_>>().map_err(fail)?
         };
-        let stored = Self::stored(keys, &tx, doc, snapshot_key, snapshot)?;
+        let seal = Self::sealer(keys, &tx, doc)?;
+        let stored = Self::stored(seal.as_ref(), snapshot_key, snapshot)?;
         tx.execute(
             "INSERT OR REPLACE INTO chunks (doc_id, hash, kind, bytes, heads) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, snapshot_key, SNAPSHOT, stored, heads],

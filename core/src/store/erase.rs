@@ -42,7 +42,9 @@ impl Store {
         if !inner.db.document_exists(&doc)? {
             return Err(Error::NotFound(format!("document {doc}")));
         }
-        inner.erase_local(&doc, Erasure::Pending)
+        inner.erase_local(&doc, Erasure::Pending)?;
+        inner.scrub_after_erasure();
+        Ok(())
     }
 }
 
@@ -82,7 +84,9 @@ impl Inner {
     }
 
     /// Destroys the document here (see the module's documentation). With
-    /// `Erasure::Done` (the server told this device), its row and records go too.
+    /// `Erasure::Done` (the server told this device), its row and records go too. The
+    /// caller scrubs the file afterwards ([`Inner::scrub_after_erasure`]), once for
+    /// however many it erased.
     pub(super) fn erase_local(&mut self, doc: &DocId, state: Erasure) -> Result<()> {
         self.docs.remove(doc);
         let id = doc.to_string();
@@ -118,20 +122,29 @@ impl Inner {
         if let Some(keys) = &self.db.keys {
             keys.forget(doc);
         }
-        // The erasure stands once committed; a scrub that cannot finish now (another
-        // process reading the WAL) is done again at the next erasure or open.
-        if let Err(error) = self.db.scrub() {
-            tracing::warn!(doc = %doc, %error, "the store's free pages could not be scrubbed after an erasure");
-        }
         Ok(())
     }
 
-    /// The server erased the document (or confirmed this device's erasure).
-    pub(super) fn erased_by_server(&mut self, doc: &DocId) -> Result<()> {
-        if self.erasure(doc)? == Some(Erasure::Done) {
-            return Ok(());
+    /// Overwrites the free pages and truncates the WAL after erasures, so that no page
+    /// keeps a destroyed key. The erasures stand once committed; a scrub that cannot
+    /// finish now (another process reading the WAL) is done again at the next erasure.
+    pub(super) fn scrub_after_erasure(&mut self) {
+        if let Err(error) = self.db.scrub() {
+            tracing::warn!(%error, "the store's free pages could not be scrubbed after an erasure");
         }
-        self.erase_local(doc, Erasure::Done)
+    }
+
+    /// The server erased the document (or confirmed this device's erasure). Returns
+    /// whether anything was destroyed here: a document this device never held, or
+    /// erased before, costs nothing (and leaves no tombstone).
+    pub(super) fn erased_by_server(&mut self, doc: &DocId) -> Result<bool> {
+        match self.erasure(doc)? {
+            Some(Erasure::Done) => return Ok(false),
+            None if !self.db.document_exists(doc)? => return Ok(false),
+            _ => {}
+        }
+        self.erase_local(doc, Erasure::Done)?;
+        Ok(true)
     }
 
     /// The server refused to erase a document this device erased: it stays erased

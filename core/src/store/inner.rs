@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use automerge::{ActorId, AutoCommit};
+use automerge::{ActorId, AutoCommit, ChangeHash};
 
 use super::StoreOptions;
 use super::db::Db;
@@ -195,11 +195,13 @@ impl Inner {
     }
 
     /// Decodes, applies and stores changes from another replica; see
-    /// [`super::Store::receive_changes`]. The caller checked the role.
-    pub(super) fn receive(&mut self, doc: &DocId, changes: &[Vec<u8>]) -> Result<usize> {
+    /// [`super::Store::receive_changes`]. The caller checked the role. Returns how many
+    /// were new, and the hash of each change given, in order (none for an erased
+    /// document, which takes nothing).
+    pub(super) fn receive(&mut self, doc: &DocId, changes: &[Vec<u8>]) -> Result<(usize, Vec<ChangeHash>)> {
         // An erased document never comes back, whatever a peer still sends of it.
         if self.erasure(doc)?.is_some() {
-            return Ok(0);
+            return Ok((0, Vec::new()));
         }
         let inner = self;
         let decoded = changes
@@ -207,6 +209,7 @@ impl Inner {
             .enumerate()
             .map(|(i, bytes)| loaded::decode_change(doc, &format!("incoming change {i}"), bytes, None))
             .collect::<Result<Vec<_>>>()?;
+        let hashes: Vec<ChangeHash> = decoded.iter().map(automerge::Change::hash).collect();
         let exists = inner.db.document_exists(doc)?;
         if !exists {
             let actor = inner.actor.clone();
@@ -235,7 +238,7 @@ impl Inner {
             if !exists {
                 inner.docs.remove(doc);
             }
-            return Ok(0);
+            return Ok((0, hashes));
         }
         let applied = loaded::guarded(|| loaded.doc.apply_changes(decoded));
         loaded.derived.forget();
@@ -269,6 +272,6 @@ impl Inner {
         let new_document = (!exists).then(|| inner.now_secs());
         let added = inner.persist(doc, &rows, new_document)?;
         inner.maybe_compact(doc);
-        Ok(added)
+        Ok((added, hashes))
     }
 }

@@ -171,64 +171,27 @@ impl Keys {
         Ok(key)
     }
 
-    pub(crate) fn seal_chunk(
-        &self,
-        conn: &Connection,
-        doc: &DocId,
-        hash: &[u8],
-        plain: &[u8],
-    ) -> Result<Vec<u8>> {
-        self.doc_key_or_new(conn, doc)?
-            .seal(plain, &crypt::chunk_aad(&doc.to_string(), hash))
+    /// A document's data key for reading its rows: `None` if it has none (it was
+    /// erased, or never written). Fetched once per document and operation, not per row.
+    pub(crate) fn sealer(&self, conn: &Connection, doc: &DocId) -> Result<Option<DocSeal>> {
+        Ok(self.doc_key(conn, doc)?.map(|key| DocSeal {
+            id: doc.to_string(),
+            key,
+        }))
     }
 
-    /// Seals something else of a document (a voucher) under its data key, bound to
-    /// `aad`.
-    pub(crate) fn seal_for(
-        &self,
-        conn: &Connection,
-        doc: &DocId,
-        aad: &[u8],
-        plain: &[u8],
-    ) -> Result<Vec<u8>> {
-        self.doc_key_or_new(conn, doc)?.seal(plain, aad)
-    }
-
-    /// Opens what [`Keys::seal_for`] sealed; `None` if it does not open (or the
-    /// document has no key any more).
-    pub(crate) fn open_for(
-        &self,
-        conn: &Connection,
-        doc: &DocId,
-        aad: &[u8],
-        sealed: &[u8],
-    ) -> Result<Option<Vec<u8>>> {
-        Ok(self.doc_key(conn, doc)?.and_then(|key| key.open(sealed, aad)))
+    /// A document's data key for writing its rows, made if it has none yet (see
+    /// [`Keys::doc_key_or_new`]).
+    pub(crate) fn sealer_or_new(&self, conn: &Connection, doc: &DocId) -> Result<DocSeal> {
+        Ok(DocSeal {
+            id: doc.to_string(),
+            key: self.doc_key_or_new(conn, doc)?,
+        })
     }
 
     /// Forgets a document's data key (its row is being deleted).
     pub(crate) fn forget(&self, doc: &DocId) {
         self.docs.borrow_mut().remove(doc);
-    }
-
-    /// Opens a chunk, or says which and why it does not open.
-    pub(crate) fn open_chunk(
-        &self,
-        conn: &Connection,
-        doc: &DocId,
-        hash: &[u8],
-        sealed: &[u8],
-    ) -> Result<Vec<u8>> {
-        let corrupt = |reason: &str| Error::CorruptDocument {
-            doc: doc.clone(),
-            chunk: hex::encode(hash),
-            reason: reason.to_owned(),
-        };
-        let key = self
-            .doc_key(conn, doc)?
-            .ok_or_else(|| corrupt("the document has no key (it was erased)"))?;
-        key.open(sealed, &crypt::chunk_aad(&doc.to_string(), hash))
-            .ok_or_else(|| corrupt("the chunk does not open with its document's key"))
     }
 
     /// A secret as stored: sealed, in hex, after a marker.
@@ -248,6 +211,39 @@ impl Keys {
                 )))
             })?;
         String::from_utf8(bytes).map_err(|_| Error::InvalidInput(format!("the secret {name:?} is not text")))
+    }
+}
+
+/// One document's data key, with what binds its sealed rows to the document.
+pub(crate) struct DocSeal {
+    id: String,
+    key: SecretKey,
+}
+
+impl DocSeal {
+    pub(crate) fn seal_chunk(&self, hash: &[u8], plain: &[u8]) -> Result<Vec<u8>> {
+        self.key.seal(plain, &crypt::chunk_aad(&self.id, hash))
+    }
+
+    /// Opens a chunk, or says which and why it does not open.
+    pub(crate) fn open_chunk(&self, doc: &DocId, hash: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
+        self.key
+            .open(sealed, &crypt::chunk_aad(&self.id, hash))
+            .ok_or_else(|| Error::CorruptDocument {
+                doc: doc.clone(),
+                chunk: hex::encode(hash),
+                reason: "the chunk does not open with its document's key".into(),
+            })
+    }
+
+    /// Seals something else of the document (a voucher), bound to `aad`.
+    pub(crate) fn seal(&self, aad: &[u8], plain: &[u8]) -> Result<Vec<u8>> {
+        self.key.seal(plain, aad)
+    }
+
+    /// Opens what [`DocSeal::seal`] sealed; `None` if it does not open.
+    pub(crate) fn open(&self, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+        self.key.open(sealed, aad)
     }
 }
 
@@ -341,7 +337,7 @@ fn seal_in_place(db: &mut Db, key: &SecretKey) -> Result<()> {
     };
     let rows: Vec<(i64, String, Vec<u8>, Vec<u8>)> = {
         let mut stmt = tx
-            .prepare("SELECT rowid, doc_id, hash, bytes FROM chunks")
+            .prepare("SELECT rowid, doc_id, hash, bytes FROM chunks ORDER BY doc_id")
             .map_err(fail)?;
         let rows = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
@@ -349,16 +345,22 @@ fn seal_in_place(db: &mut Db, key: &SecretKey) -> Result<()> {
         rows.collect::<rusqlite::Result<_>>().map_err(fail)?
     };
     let sealed_rows = rows.len();
+    // Rows come by document: its key is fetched (or made) once.
+    let mut current: Option<(String, DocSeal)> = None;
     for (rowid, doc, hash, plain) in rows {
-        let doc: DocId = doc.parse().map_err(|_| {
-            Error::storage(
-                &path,
-                rusqlite::Error::InvalidParameterName(format!(
-                    "a chunk of an unreadable document id {doc:?}"
-                )),
-            )
-        })?;
-        let sealed = keys.seal_chunk(&tx, &doc, &hash, &plain)?;
+        if current.as_ref().is_none_or(|(id, _)| *id != doc) {
+            let id: DocId = doc.parse().map_err(|_| {
+                Error::storage(
+                    &path,
+                    rusqlite::Error::InvalidParameterName(format!(
+                        "a chunk of an unreadable document id {doc:?}"
+                    )),
+                )
+            })?;
+            current = Some((doc, keys.sealer_or_new(&tx, &id)?));
+        }
+        let Some((_, seal)) = &current else { continue };
+        let sealed = seal.seal_chunk(&hash, &plain)?;
         tx.execute(
             "UPDATE chunks SET bytes = ?2 WHERE rowid = ?1",
             params![rowid, sealed],
@@ -398,34 +400,7 @@ impl Db {
     /// is deleted from now on; pages already free are filled with a zero blob and
     /// freed again.
     pub(crate) fn scrub(&mut self) -> Result<()> {
-        let path = self.path.clone();
-        let fail = |e| Error::storage(&path, e);
-        let (free, page): (i64, i64) = self
-            .conn
-            .query_row(
-                "SELECT (SELECT freelist_count FROM pragma_freelist_count),
-                        (SELECT page_size FROM pragma_page_size)",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(fail)?;
-        if free > 0 {
-            // A transaction that rolls back if any step fails (a full disk), rather
-            // than one left open for every later write to trip over.
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(fail)?;
-            tx.execute_batch(&crypt::scrub_sql(free, page)).map_err(fail)?;
-            tx.commit().map_err(fail)?;
-        }
-        let _: (i64, i64, i64) = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .map_err(fail)?;
-        Ok(())
+        crypt::scrub(&self.conn).map_err(|e| self.fail(e))
     }
 }
 

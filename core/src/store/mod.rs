@@ -33,7 +33,6 @@ pub use self::key::{KeySource, STORE_KEY_BYTES, StoreId};
 use self::loaded::LoadedDoc;
 pub use self::loaded::{MAX_CHUNK_BYTES, MAX_DOC_BYTES};
 pub use self::options::{CaseSummary, CompactionPolicy, StoreOptions, StoreStats};
-pub use self::shape::{MAX_CHANGE_OPERATIONS, ShapeError};
 pub use self::sync::{HeldDocument, PUSH_BUDGET_BYTES, SyncApplied, SyncServer, SyncState};
 pub use self::vouch::Voucher;
 use crate::access::{Action, Identity};
@@ -67,7 +66,7 @@ impl Store {
 
     /// Opens a plain store with these options; see [`Store::open`].
     pub fn open_with(path: impl AsRef<Path>, identity: Identity, options: StoreOptions) -> Result<Store> {
-        let db = Self::open_db(path.as_ref(), &identity, &options)?;
+        let (db, _) = Self::open_db(path.as_ref(), &identity, &options)?;
         if key::is_sealed(&db)? {
             return Err(Error::KeyRequired);
         }
@@ -85,14 +84,13 @@ impl Store {
         options: StoreOptions,
         keys: &dyn KeySource,
     ) -> Result<Store> {
-        let mut db = Self::open_db(path.as_ref(), &identity, &options)?;
-        let id = key::store_id(&db)?;
+        let (mut db, id) = Self::open_db(path.as_ref(), &identity, &options)?;
         let store_key = keys.store_key(&id)?;
         key::unlock(&mut db, store_key)?;
         Self::from_db(db, identity, options)
     }
 
-    fn open_db(path: &Path, identity: &Identity, options: &StoreOptions) -> Result<Db> {
+    fn open_db(path: &Path, identity: &Identity, options: &StoreOptions) -> Result<(Db, StoreId)> {
         if identity.name.trim().is_empty() {
             return Err(Error::InvalidInput(
                 "the identity needs a name, for the history".into(),
@@ -101,8 +99,8 @@ impl Store {
         let db = Db::open(path, options.durability, options.max_size_bytes)?;
         // Made at the first open, whether the store is sealed or not, so that a store
         // keeps its id when it is sealed later.
-        key::store_id(&db)?;
-        Ok(db)
+        let id = key::store_id(&db)?;
+        Ok((db, id))
     }
 
     /// The store over an opened (and unlocked) file. An enrolled device writes the
@@ -425,7 +423,7 @@ impl Store {
     pub fn receive_changes(&self, doc: &DocId, changes: &[Vec<u8>]) -> Result<usize> {
         let mut inner = self.lock();
         inner.require_read(doc.kind)?;
-        inner.receive(doc, changes)
+        Ok(inner.receive(doc, changes)?.0)
     }
 
     /// Folds a document's change rows into one verified snapshot now.

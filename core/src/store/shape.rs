@@ -20,7 +20,7 @@ use std::fmt;
 /// The most operations one change may declare. A Passage edit writes a few fields
 /// (a note is one string value), and a new case's journey a few thousand: this leaves
 /// room for any change a Passage device makes while bounding the parser's walk.
-pub const MAX_CHANGE_OPERATIONS: u64 = 25_000;
+pub(crate) const MAX_CHANGE_OPERATIONS: u64 = 25_000;
 
 /// Actor ids longer than this are refused: Passage's are 16 bytes, and Automerge
 /// copies an operation's actor id into every reference it expands, so a long one
@@ -49,7 +49,7 @@ const STRING: u64 = 5;
 
 /// Why a change was refused before Automerge read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ShapeError {
+pub(crate) enum ShapeError {
     /// The bytes are not an uncompressed change chunk of Automerge's format.
     Malformed(String),
     /// A column declares more rows than allowed.

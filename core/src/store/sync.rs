@@ -282,8 +282,12 @@ impl Store {
         let mut inner = self.lock();
         // Erased, here and everywhere: before anything else of the answer, so that
         // nothing it carries can bring the document back.
+        let mut destroyed = false;
         for doc in &response.erased {
-            inner.erased_by_server(doc)?;
+            destroyed |= inner.erased_by_server(doc)?;
+        }
+        if destroyed {
+            inner.scrub_after_erasure();
         }
         let pushed: HashSet<&DocId> = request.pushes.iter().map(|p| &p.doc).collect();
         let now = inner.options.clock.now();
@@ -315,13 +319,12 @@ impl Store {
                 // it had, and the device sends everything next round.
                 repush.push(pull.doc.clone());
             }
-            let new_here = inner.receive(&pull.doc, &pull.changes)?;
+            let (new_here, hashes) = inner.receive(&pull.doc, &pull.changes)?;
             if new_here > 0 {
                 changed.push(pull.doc.clone());
             }
             received += new_here;
-            let vouchers = pulled_vouchers(pull);
-            inner.db.record_vouchers(&pull.doc, &vouchers)?;
+            let mut vouchers = pulled_vouchers(pull, &hashes);
             if let Some(push) = request.pushes.iter().find(|p| p.doc == pull.doc)
                 && pull.missing.is_empty()
             {
@@ -330,10 +333,10 @@ impl Store {
                 inner
                     .db
                     .set_meta(&[(&format!("{}{}", key::HELD, pull.doc), None)])?;
-                let own = own_vouchers(&inner, push, now)?;
-                inner.db.record_vouchers(&pull.doc, &own)?;
+                vouchers.extend(own_vouchers(&inner.identity, push, now));
                 delivered |= !push.changes.is_empty();
             }
+            inner.db.record_vouchers(&pull.doc, &vouchers)?;
             let exists = inner.db.document_exists(&pull.doc)?;
             if !exists {
                 continue;
@@ -444,8 +447,7 @@ impl Store {
             return Ok(proof);
         }
         let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret)
-            .map_err(|e| Error::Io(std::io::Error::other(format!("no randomness from the OS: {e}"))))?;
+        crate::crypt::random(&mut secret)?;
         let proof = hex::encode(secret);
         inner.db.set_meta(&[(&name, Some(&proof))])?;
         Ok(proof)
@@ -565,18 +567,20 @@ fn heads_after(base: &[ChangeHash], added: &[automerge::Change]) -> Vec<ChangeHa
 }
 
 /// The vouchers of a pull's changes, from the server's authors.
-fn pulled_vouchers(pull: &crate::sync::wire::Pull) -> Vec<(ChangeHash, crate::store::Voucher)> {
-    if pull.authors.len() != pull.changes.len() {
+fn pulled_vouchers(
+    pull: &crate::sync::wire::Pull,
+    hashes: &[ChangeHash],
+) -> Vec<(ChangeHash, crate::store::Voucher)> {
+    if pull.authors.len() != hashes.len() {
         return Vec::new();
     }
-    pull.changes
+    hashes
         .iter()
         .zip(&pull.authors)
-        .filter_map(|(bytes, author)| {
+        .filter_map(|(hash, author)| {
             let author = author.as_ref()?;
-            let hash = super::loaded::parse_change(bytes).ok()?.hash();
             Some((
-                hash,
+                *hash,
                 crate::store::Voucher {
                     role: author.role,
                     name: author.name.clone(),
@@ -588,18 +592,14 @@ fn pulled_vouchers(pull: &crate::sync::wire::Pull) -> Vec<(ChangeHash, crate::st
         .collect()
 }
 
-/// Vouchers for this device's own changes, which the server just accepted.
+/// Vouchers for this device's own changes, which the server just accepted. The
+/// identity's name is the person the device was enrolled as.
 fn own_vouchers(
-    inner: &super::inner::Inner,
+    identity: &crate::access::Identity,
     push: &Push,
     now: DateTime<Utc>,
-) -> Result<Vec<(ChangeHash, crate::store::Voucher)>> {
-    let name = inner
-        .db
-        .meta(key::PERSON)?
-        .unwrap_or_else(|| inner.identity.name.clone());
-    Ok(push
-        .changes
+) -> Vec<(ChangeHash, crate::store::Voucher)> {
+    push.changes
         .iter()
         .filter_map(|bytes| super::loaded::parse_change(bytes).ok())
         // A push may relay changes this device received (all of a document's history
@@ -610,22 +610,20 @@ fn own_vouchers(
             change
                 .message()
                 .and_then(crate::history::ChangeNote::decode)
-                .is_some_and(|note| {
-                    note.role == inner.identity.role && (note.by == name || note.by == inner.identity.name)
-                })
+                .is_some_and(|note| note.role == identity.role && note.by == identity.name)
         })
         .map(|change| {
             (
                 change.hash(),
                 crate::store::Voucher {
-                    role: Some(inner.identity.role),
-                    name: name.clone(),
+                    role: Some(identity.role),
+                    name: identity.name.clone(),
                     received_at: now,
                     own: true,
                 },
             )
         })
-        .collect())
+        .collect()
 }
 
 /// Which documents a request carries, as to holds.

@@ -54,10 +54,11 @@ impl Db {
                 .prepare_cached("INSERT OR IGNORE INTO vouchers (doc_id, hash, voucher) VALUES (?1, ?2, ?3)")
                 .map_err(fail)?;
             let id = doc.to_string();
+            let seal = Db::sealer(keys, &tx, doc)?;
             for (hash, voucher) in vouchers {
                 let json = serde_json::to_vec(voucher).unwrap_or_default();
-                let stored = match keys {
-                    Some(keys) => keys.seal_for(&tx, doc, &aad(doc, hash.as_ref()), &json)?,
+                let stored = match &seal {
+                    Some(seal) => seal.seal(&aad(doc, hash.as_ref()), &json)?,
                     None => json,
                 };
                 insert.execute(params![id, hash.as_ref(), stored]).map_err(fail)?;
@@ -79,12 +80,20 @@ impl Db {
             .collect::<rusqlite::Result<_>>()
             .map_err(|e| self.fail(e))?;
         let mut out = HashMap::with_capacity(rows.len());
+        // A sealed store whose document has no key any more (erased) opens none.
+        let seal = match &self.keys {
+            Some(keys) if !rows.is_empty() => match keys.sealer(&self.conn, doc)? {
+                Some(seal) => Some(seal),
+                None => return Ok(out),
+            },
+            _ => None,
+        };
         for (hash, stored) in rows {
             let Ok(change) = ChangeHash::try_from(hash.as_slice()) else {
                 continue;
             };
-            let json = match &self.keys {
-                Some(keys) => keys.open_for(&self.conn, doc, &aad(doc, &hash), &stored)?,
+            let json = match &seal {
+                Some(seal) => seal.open(&aad(doc, &hash), &stored),
                 None => Some(stored),
             };
             if let Some(voucher) = json.and_then(|j| serde_json::from_slice(&j).ok()) {

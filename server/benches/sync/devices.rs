@@ -111,7 +111,7 @@ fn talent(storage: &SqliteStorage, dir: &Path, case: &CaseId, token: &str) -> De
     let (mut full, mut repush) = (false, Vec::new());
     for _ in 0..8 {
         let request = store.sync_request(full, &repush).expect("a request");
-        let device = passage_server::sync::authenticate(storage, Some(&authorization), now())
+        let device = passage_server::sync::authenticate(storage, Some(&authorization), now(), |_| true)
             .unwrap_or_else(|refused| panic!("the token is refused: HTTP {}", refused.http_status));
         let outcome = passage_server::sync::handle(
             storage,

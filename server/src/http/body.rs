@@ -1,6 +1,6 @@
 //! Reading request bodies: never more than a limit into memory, never longer than a
-//! deadline, and (for sync bodies) only as much as the server's memory budget grants
-//! as the bytes arrive.
+//! deadline, and only as much as the server's memory budget grants as the bytes
+//! arrive.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -33,95 +33,87 @@ pub(super) struct Budgeted {
 /// Reads a body of at most `limit` bytes before `deadline`, taking from `budget` (one
 /// permit per KiB) as the body's buffer grows. Only what has arrived is held: a client
 /// that announces a large body and sends it slowly, or never, holds next to nothing.
-pub(super) async fn read_budgeted(
+pub(super) async fn read(
     body: Body,
     limit: usize,
     deadline: Instant,
     budget: &Arc<Semaphore>,
 ) -> Result<Budgeted, BodyError> {
-    match tokio::time::timeout_at(deadline, read_all(body, limit, Some(budget))).await {
-        Ok(Ok((bytes, memory))) => Ok(Budgeted {
-            bytes,
-            memory: memory.ok_or(BodyError::NoMemory)?,
-        }),
-        Ok(Err(e)) => Err(e),
+    match tokio::time::timeout_at(deadline, read_all(body, limit, budget)).await {
+        Ok(result) => result,
         Err(_) => Err(BodyError::TimedOut),
     }
 }
 
-/// Reads a body of at most `limit` bytes before `deadline`.
-pub(super) async fn read(body: Body, limit: usize, deadline: Instant) -> Result<Vec<u8>, BodyError> {
-    match tokio::time::timeout_at(deadline, read_all(body, limit, None)).await {
-        Ok(result) => result.map(|(bytes, _)| bytes),
-        Err(_) => Err(BodyError::TimedOut),
+/// The next piece of a body's data; `None` at its end.
+async fn next_data(body: &mut Body) -> Result<Option<axum::body::Bytes>, BodyError> {
+    loop {
+        match std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)).await {
+            None => return Ok(None),
+            Some(Err(e)) => return Err(BodyError::Broken(e.to_string())),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    return Ok(Some(data));
+                }
+            }
+        }
     }
 }
 
-async fn read_all(
-    mut body: Body,
-    limit: usize,
-    budget: Option<&Arc<Semaphore>>,
-) -> Result<(Vec<u8>, Option<OwnedSemaphorePermit>), BodyError> {
+async fn read_all(mut body: Body, limit: usize, budget: &Arc<Semaphore>) -> Result<Budgeted, BodyError> {
     let drain = limit.saturating_mul(2);
     let mut out = Vec::new();
     let mut seen = 0usize;
-    // With a budget: one permit at least (an empty body holds one KiB), more as the
-    // buffer's allocation grows.
-    let mut held = match budget {
-        Some(budget) => Some(
-            budget
-                .clone()
-                .try_acquire_owned()
-                .map_err(|_| BodyError::NoMemory)?,
-        ),
-        None => None,
-    };
-    loop {
-        let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
-        let data = match frame {
-            None => break,
-            Some(Err(e)) => return Err(BodyError::Broken(e.to_string())),
-            Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => data,
-                Err(_) => continue,
-            },
-        };
+    // One permit at least (an empty body holds one KiB), more as the buffer grows.
+    let mut memory = budget
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| BodyError::NoMemory)?;
+    while let Some(data) = next_data(&mut body).await? {
         seen = seen.saturating_add(data.len());
         if seen > drain {
             return Err(BodyError::TooLarge);
         }
-        if seen <= limit {
-            let needed = out.len() + data.len();
-            if needed > out.capacity() {
-                // Grown here, by doubling, within the budget first: the buffer never
-                // holds more than the permits taken.
-                let grown = needed.max(out.capacity().saturating_mul(2)).min(limit);
-                if let (Some(budget), Some(permit)) = (budget, held.as_mut()) {
-                    let want = super::kib(grown);
-                    let have = permit.num_permits();
-                    if want > have {
-                        let more = u32::try_from(want - have).map_err(|_| BodyError::NoMemory)?;
-                        let extra = budget
-                            .clone()
-                            .try_acquire_many_owned(more)
-                            .map_err(|_| BodyError::NoMemory)?;
-                        permit.merge(extra);
-                    }
-                }
-                out.reserve_exact(grown - out.len());
-            }
-            out.extend_from_slice(&data);
+        if seen > limit {
+            continue;
         }
+        let needed = out.len() + data.len();
+        if needed > out.capacity() {
+            // Grown here, by doubling, within the budget first: the buffer never holds
+            // more than the permits taken.
+            let grown = needed.max(out.capacity().saturating_mul(2)).min(limit);
+            let (want, have) = (super::kib(grown), memory.num_permits());
+            if want > have {
+                let more = u32::try_from(want - have).map_err(|_| BodyError::NoMemory)?;
+                let extra = budget
+                    .clone()
+                    .try_acquire_many_owned(more)
+                    .map_err(|_| BodyError::NoMemory)?;
+                memory.merge(extra);
+            }
+            out.reserve_exact(grown - out.len());
+        }
+        out.extend_from_slice(&data);
     }
     if seen > limit {
         return Err(BodyError::TooLarge);
     }
-    Ok((out, held))
+    Ok(Budgeted { bytes: out, memory })
 }
 
-/// Reads and drops up to `limit` bytes before `deadline`, so that a client whose
-/// request is refused before its body was read (a wrong token) has usually finished
-/// sending when the answer comes; beyond that, the connection is simply closed.
-pub(super) async fn drain(body: Body, limit: usize, deadline: Instant) {
-    let _ = read(body, limit, deadline).await;
+/// Reads and drops up to `limit` bytes before `deadline`, keeping none of them, so
+/// that a client whose request is refused before its body was read (a wrong token)
+/// has usually finished sending when the answer comes; beyond that, the connection is
+/// simply closed.
+pub(super) async fn drain(mut body: Body, limit: usize, deadline: Instant) {
+    let _ = tokio::time::timeout_at(deadline, async {
+        let mut seen = 0usize;
+        while let Ok(Some(data)) = next_data(&mut body).await {
+            seen = seen.saturating_add(data.len());
+            if seen > limit {
+                break;
+            }
+        }
+    })
+    .await;
 }

@@ -13,8 +13,8 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
 use super::body::{self, BodyError};
+use super::{AppState, now};
 use crate::enrol::{self, EnrolError, EnrolRequest};
 use crate::ratelimit::retry_after_secs;
 
@@ -22,10 +22,6 @@ use crate::ratelimit::retry_after_secs;
 const MAX_ENROL_BYTES: usize = 4 << 10;
 /// Time for an enrolment body to arrive.
 const ENROL_BODY_TIMEOUT: Duration = Duration::from_secs(10);
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
 
 fn json_error(status: StatusCode, message: String) -> Response {
     (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
@@ -112,27 +108,27 @@ pub(super) async fn enrol_handler(
         );
     }
     let deadline = tokio::time::Instant::now() + ENROL_BODY_TIMEOUT;
-    let bytes = match body::read(body, MAX_ENROL_BYTES, deadline).await {
-        Ok(bytes) => bytes,
-        Err(BodyError::TooLarge) => {
-            return json_error(StatusCode::PAYLOAD_TOO_LARGE, "the request is too large".into());
-        }
-        Err(BodyError::TimedOut) => {
-            return json_error(
-                StatusCode::REQUEST_TIMEOUT,
-                "the request did not arrive in time".into(),
-            );
-        }
-        Err(BodyError::Broken(why)) => return json_error(StatusCode::BAD_REQUEST, why),
-        // Enrolment bodies are small and read without the sync budget; kept for the
-        // match to say so.
-        Err(BodyError::NoMemory) => {
-            return json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the server is busy; try again".into(),
-            );
-        }
-    };
+    // Enrolment bodies take from the same memory budget as sync bodies.
+    let body::Budgeted { bytes, memory: _held } =
+        match body::read(body, MAX_ENROL_BYTES, deadline, &state.memory).await {
+            Ok(read) => read,
+            Err(BodyError::TooLarge) => {
+                return json_error(StatusCode::PAYLOAD_TOO_LARGE, "the request is too large".into());
+            }
+            Err(BodyError::TimedOut) => {
+                return json_error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request did not arrive in time".into(),
+                );
+            }
+            Err(BodyError::Broken(why)) => return json_error(StatusCode::BAD_REQUEST, why),
+            Err(BodyError::NoMemory) => {
+                return json_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the server is busy; try again".into(),
+                );
+            }
+        };
     let request: EnrolRequest = match serde_json::from_slice(&bytes) {
         Ok(request) => request,
         Err(e) => {

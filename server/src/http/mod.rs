@@ -73,6 +73,11 @@ impl AppState {
     }
 }
 
+/// The time now, as the server stores it (seconds since the epoch).
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
 /// Bytes as whole KiB, rounded up: the unit of the memory budget's permits.
 fn kib(bytes: usize) -> usize {
     bytes.div_ceil(1024)
@@ -127,7 +132,7 @@ pub fn router(state: AppState) -> Router {
 
 /// The metrics route, for the metrics listener only: what it shows (request counts,
 /// rejection reasons) is for the operator's monitoring, not for the internet.
-pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
+fn metrics_router(metrics: Arc<Metrics>) -> Router {
     Router::new().route(
         "/metrics",
         get(move || async move {
@@ -169,7 +174,7 @@ async fn serve_connection<I>(
 
 /// Serves `router` on `listener` (over TLS with `tls`) until `shutdown` turns true,
 /// then lets the requests in flight end (for at most [`SHUTDOWN_GRACE`]).
-pub async fn serve_listener(
+async fn serve_listener(
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     router: Router,

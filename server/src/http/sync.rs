@@ -1,13 +1,14 @@
 //! `POST /v1/sync`: admitting a request, cheapest check first, then handing its bytes
 //! to [`crate::sync::handle`] on a blocking thread.
 //!
-//! Before a byte of the body is read: the token (one indexed read), the device's rate
-//! and its syncs in flight, the server's syncs in flight, the role's size limit
-//! against the declared length, and a reservation in the memory budget for the body
-//! and what it may inflate to. Only then is the body read, within the role's limit
-//! and the body deadline. Each refusal carries a `Rejection`, and `Retry-After` when
-//! waiting is the answer.
+//! Before a byte of the body is read: the token (its shape, then one indexed read),
+//! the device's rate and its syncs in flight, the server's syncs in flight, and the
+//! role's size limit against the declared length. Then the body is read within the
+//! role's limit and the body deadline, taking from the memory budget as its bytes
+//! arrive, and what it may inflate to is reserved before it is decoded. Each refusal
+//! carries a `Rejection`, and `Retry-After` when waiting is the answer.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
@@ -17,23 +18,19 @@ use axum::response::{IntoResponse, Response};
 use passage_core::sync::wire::{self, CONTENT_TYPE, RejectCode};
 
 use super::body::{self, BodyError};
-use super::{AppState, kib};
+use super::{AppState, kib, now};
 use crate::limits::UNAUTHENTICATED_DRAIN_BYTES;
 use crate::ratelimit::retry_after_secs;
 use crate::storage::Device;
 use crate::sync::{self, Outcome, Report};
 
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
 fn declared_length(headers: &HeaderMap) -> Option<usize> {
     headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
 }
 
-fn sync_response(outcome: &Outcome) -> Response {
+fn sync_response(outcome: Outcome) -> Response {
     let status = StatusCode::from_u16(outcome.http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, outcome.body.clone()).into_response();
+    let mut response = (status, outcome.body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     if let Some(secs) = outcome.retry_after {
@@ -81,7 +78,7 @@ pub(super) async fn sync_handler(State(state): State<AppState>, headers: HeaderM
         "sync"
     );
     state.metrics.sync(r, bytes_in, outcome.body.len(), seconds);
-    sync_response(&outcome)
+    sync_response(outcome)
 }
 
 /// The checks of the module's documentation, in order, then the exchange. Returns the
@@ -150,8 +147,7 @@ async fn admit_and_run(state: &AppState, headers: &HeaderMap, body: Body) -> (Ou
     }
     // The body takes from the memory budget as it arrives (a slow or stalled upload
     // holds what it sent, not what it announced); then the message it may inflate to.
-    let (bytes, mut memory) = match body::read_budgeted(body, role.body_bytes, deadline, &state.memory).await
-    {
+    let (bytes, mut memory) = match body::read(body, role.body_bytes, deadline, &state.memory).await {
         Ok(read) => (read.bytes, read.memory),
         Err(BodyError::NoMemory) => return (busy(report()), 0),
         Err(BodyError::TooLarge) => return (too_large(), 0),
@@ -203,10 +199,17 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Device, O
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    if let Some(refused) = sync::refuse_without_lookup(authorization.as_deref()) {
+        return Err(refused);
+    }
     let storage = state.storage.clone();
-    let found =
-        tokio::task::spawn_blocking(move || sync::authenticate(&*storage, authorization.as_deref(), now()))
-            .await;
+    let rate = Arc::clone(&state.sync_rate);
+    let found = tokio::task::spawn_blocking(move || {
+        sync::authenticate(&*storage, authorization.as_deref(), now(), |id| {
+            rate.take(&id).is_ok()
+        })
+    })
+    .await;
     match found {
         Ok(result) => result.map_err(|outcome| *outcome),
         Err(error) => {

@@ -179,7 +179,12 @@ pub(super) fn answer(
         }
         Knows::Full(mut held) => {
             for doc in held.keys() {
-                if !erased.contains(doc) && tx.is_erased(doc)? && erase::may_learn_erased(tx, device, doc)? {
+                // A readable document is not erased: only the others are looked up.
+                if !in_scope.contains(doc)
+                    && !erased.contains(doc)
+                    && tx.is_erased(doc)?
+                    && erase::may_learn_erased(tx, device, doc)?
+                {
                     erased.push(doc.clone());
                 }
             }

@@ -43,6 +43,23 @@ pub(crate) fn may_learn_erased(tx: &mut dyn Tx, device: &Device, doc: &DocId) ->
     }
 }
 
+/// Destroys `doc` in `tx` (its key and chunks; a tombstone stays) and audits it as
+/// asked by `by`, or by an admin. The caller scrubs the free pages after committing.
+pub(crate) fn destroy(
+    tx: &mut dyn Tx,
+    doc: &DocId,
+    by: Option<&Device>,
+    reason: &str,
+    now: Timestamp,
+) -> crate::storage::Result<()> {
+    tx.erase_document(doc, by.map(|d| d.id), now)?;
+    let mut audit = entry(by, "erase", now);
+    audit.case = Some(doc.case.clone());
+    audit.doc = Some(doc.clone());
+    audit.reason = Some(reason.into());
+    tx.audit(&audit)
+}
+
 /// What [`apply`] did.
 pub(super) struct Erasures {
     /// The documents to confirm as erased to the device: erased now or before.
@@ -86,12 +103,13 @@ pub(super) fn apply(
         }
         // What the device held of it stays recorded until the answer, which tells it
         // (as every device that held it) that the document is erased.
-        tx.erase_document(doc, Some(device.id), now)?;
-        let mut audit = entry(Some(device), "erase", now);
-        audit.case = Some(doc.case.clone());
-        audit.doc = Some(doc.clone());
-        audit.reason = Some("erased: its key destroyed, its chunks deleted".into());
-        tx.audit(&audit)?;
+        destroy(
+            tx,
+            doc,
+            Some(device),
+            "erased: its key destroyed, its chunks deleted",
+            now,
+        )?;
         done.confirmed.push(doc.clone());
         done.destroyed += 1;
     }

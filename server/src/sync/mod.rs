@@ -12,7 +12,7 @@
 mod answer;
 mod authorship;
 mod depth;
-mod erase;
+pub(crate) mod erase;
 mod push;
 
 pub use answer::RESPONSE_BUDGET_BYTES;
@@ -133,15 +133,44 @@ fn bearer(header: Option<&str>) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// The length of a device token: 32 random bytes in unpadded base64url.
+const TOKEN_CHARS: usize = 43;
+
+/// The answer to a request whose `Authorization` header cannot hold a device token at
+/// all (none, or not 43 base64url characters), found without touching the database;
+/// `None` when the token is to be looked up.
+pub fn refuse_without_lookup(authorization: Option<&str>) -> Option<Outcome> {
+    let why = match bearer(authorization) {
+        None => "no bearer token",
+        Some(token)
+            if token.len() != TOKEN_CHARS
+                || !token
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            "unknown token; enrol again"
+        }
+        Some(_) => return None,
+    };
+    Some(refused(
+        rejection(RejectCode::Unauthorized, why, None),
+        None,
+        Report::default(),
+    ))
+}
+
 /// The device an `Authorization` header's token belongs to, if it may sync now; else
 /// the answer to send. Only a read of the database, before any byte of the body is
-/// looked at: whoever has no valid token costs the server that and nothing more.
+/// looked at: whoever has no valid token costs the server that and nothing more. A
+/// revoked or expired device's refusal is audited only while `may_audit` (its rate)
+/// allows, so that one retrying for ever does not fill the audit log.
 pub fn authenticate(
     storage: &dyn Storage,
     authorization: Option<&str>,
     now: Timestamp,
+    may_audit: impl FnOnce(i64) -> bool,
 ) -> Result<Device, Box<Outcome>> {
-    find_device(storage, authorization, now)
+    find_device(storage, authorization, now, may_audit)
         .map_err(|failure| Box::new(outcome(storage, Err(failure), Report::default())))
 }
 
@@ -149,6 +178,7 @@ fn find_device(
     storage: &dyn Storage,
     authorization: Option<&str>,
     now: Timestamp,
+    may_audit: impl FnOnce(i64) -> bool,
 ) -> Result<Device, Failure> {
     let token = bearer(authorization).ok_or_else(|| {
         Failure::refused(rejection(RejectCode::Unauthorized, "no bearer token", None), None)
@@ -171,12 +201,15 @@ fn find_device(
         None
     };
     if let Some(why) = refused {
-        let mut audit = entry(Some(&device), "sync", now);
-        audit.allowed = false;
-        audit.reason = Some(why.into());
+        let audit = may_audit(device.id).then(|| {
+            let mut audit = entry(Some(&device), "sync", now);
+            audit.allowed = false;
+            audit.reason = Some(why.into());
+            audit
+        });
         return Err(Failure::refused(
             rejection(RejectCode::Forbidden, why, None),
-            Some(audit),
+            audit,
         ));
     }
     Ok(device)

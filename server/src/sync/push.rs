@@ -214,13 +214,14 @@ fn apply_one(
         bytes,
         erased: false,
     };
-    if tx.is_erased(id)? {
-        // Erased for good: what a device still had of it is dropped, and it is told.
-        pushed.erased = true;
-        return Ok(pushed);
-    }
     let mut doc = match docs::load(tx, id)? {
         Some(doc) => doc,
+        // An erased document has no chunks: erased for good, what a device still had
+        // of it is dropped, and it is told.
+        None if tx.is_erased(id)? => {
+            pushed.erased = true;
+            return Ok(pushed);
+        }
         None => AutoCommit::new(),
     };
     let before_heads = doc.get_heads();
@@ -271,8 +272,8 @@ fn apply_one(
     drop(expanded);
     let after_heads = doc.get_heads();
     let patches = guarded(|| doc.diff(&before_heads, &after_heads)).map_err(|e| malformed(id, e))?;
-    let paths: Vec<(Vec<String>, &Patch)> = patches.iter().map(|p| (patch_path(p), p)).collect();
-    for (path, _) in &paths {
+    for patch in &patches {
+        let path = patch_path(patch);
         let keys: Vec<&str> = path.iter().map(String::as_str).collect();
         if let Err(denied) = check_write(device.role, id.kind, &keys, context) {
             return Err(forbidden_write(
@@ -285,7 +286,7 @@ fn apply_one(
             ));
         }
     }
-    drop(paths);
+    drop(patches);
     let journey = readable(&doc, id)?;
     check_quota(tx, limits, device, id, &rows, now)?;
     if state == CaseState::New

@@ -18,6 +18,7 @@ pub use self::cbor::doc_bytes;
 use super::census::{CensusError, CensusLimits, census};
 use crate::access::Role;
 use crate::ids::DocId;
+use crate::store::shape::{MAX_CHANGE_OPERATIONS, ShapeError, measure};
 
 /// Version of the messages below. A peer that receives another version answers with
 /// [`RejectCode::UnsupportedVersion`].
@@ -286,7 +287,7 @@ pub(super) fn check_count(what: &str, count: usize, limit: usize) -> Result<(), 
 }
 
 /// Checks the operations `changes` declare, each within
-/// [`crate::chunk::MAX_CHANGE_OPERATIONS`] and all within `limit`, in time
+/// the operations one change may declare and all within `limit`, in time
 /// proportional to their bytes. A change that does not parse counts for nothing here:
 /// its document is refused, with its own reason, when it is applied.
 pub(super) fn check_operations<'a>(
@@ -295,14 +296,14 @@ pub(super) fn check_operations<'a>(
 ) -> Result<(), WireError> {
     let mut total: u64 = 0;
     for change in changes {
-        match crate::chunk::change_operations(change) {
+        match measure(change, MAX_CHANGE_OPERATIONS) {
             Ok(n) => total = total.saturating_add(n),
-            Err(crate::chunk::ShapeError::TooManyOperations { limit }) => {
+            Err(ShapeError::TooManyOperations { limit }) => {
                 return Err(WireError::TooLarge(format!(
                     "a change declares more than the {limit} operations one change may hold"
                 )));
             }
-            Err(crate::chunk::ShapeError::Malformed(_)) => {}
+            Err(ShapeError::Malformed(_)) => {}
         }
         if total > limit as u64 {
             return Err(too_large("operations in the changes", limit));

@@ -1,18 +1,14 @@
 //! Authorship and erasure in SQLite: the actor each device first used, the device each
 //! change came from, and erased documents' tombstones.
 
-use std::collections::HashMap;
-
 use automerge::ChangeHash;
 use passage_core::{DocId, Role};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{doc_id, fail, role};
+use crate::docs::SERVER_NAME;
 use crate::storage::seal::Sealer;
 use crate::storage::{Author, Result, Timestamp, heads_from_blob};
-
-/// The name the server's own changes are vouched under.
-pub(super) const SERVER_NAME: &str = "passage-server";
 
 pub(super) fn actor_owner(conn: &Connection, actor: &[u8]) -> Result<Option<i64>> {
     conn.prepare_cached("SELECT device_id FROM actors WHERE actor = ?1")
@@ -52,31 +48,38 @@ pub(super) fn record_authors(
 }
 
 /// One author row: the device's role and the person it speaks for.
-type AuthorRow = (Vec<u8>, Option<String>, Option<String>, Option<String>, i64);
+/// A device's role, its caseworker's name, its case's talent, when the change came.
+type AuthorRow = (Option<String>, Option<String>, Option<String>, i64);
 
+/// The authors of `hashes` in `doc`, in their order: one look-up by primary key each,
+/// so a pull of a few changes of a long journey reads those few rows.
 pub(super) fn authors(conn: &Connection, doc: &DocId, hashes: &[ChangeHash]) -> Result<Vec<Option<Author>>> {
     if hashes.is_empty() {
         return Ok(Vec::new());
     }
     let mut stmt = conn
         .prepare_cached(
-            "SELECT a.hash, d.role, w.name, c.talent_name, a.received_at
+            "SELECT d.role, w.name, c.talent_name, a.received_at
              FROM authorship a
              LEFT JOIN devices d ON d.id = a.device_id
              LEFT JOIN caseworkers w ON w.id = d.caseworker
              LEFT JOIN cases c ON c.case_id = d.case_id
-             WHERE a.doc_id = ?1",
+             WHERE a.doc_id = ?1 AND a.hash = ?2",
         )
         .map_err(fail)?;
-    let rows: Vec<AuthorRow> = stmt
-        .query_map([doc.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .map_err(fail)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(fail)?;
-    let mut by_hash: HashMap<Vec<u8>, Author> = HashMap::with_capacity(rows.len());
-    for (hash, role_text, caseworker, talent, received_at) in rows {
+    let id = doc.to_string();
+    let mut out = Vec::with_capacity(hashes.len());
+    for hash in hashes {
+        let row: Option<AuthorRow> = stmt
+            .query_row(params![id, hash.as_ref()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()
+            .map_err(fail)?;
+        let Some((role_text, caseworker, talent, received_at)) = row else {
+            out.push(None);
+            continue;
+        };
         let author = match role_text {
             None => Author {
                 role: None,
@@ -97,9 +100,9 @@ pub(super) fn authors(conn: &Connection, doc: &DocId, hashes: &[ChangeHash]) -> 
                 }
             }
         };
-        by_hash.insert(hash, author);
+        out.push(Some(author));
     }
-    Ok(hashes.iter().map(|h| by_hash.get(h.as_ref()).cloned()).collect())
+    Ok(out)
 }
 
 pub(super) fn erase_document(

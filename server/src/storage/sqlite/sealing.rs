@@ -145,28 +145,7 @@ fn seal_in_place(conn: &mut Connection, sealer: &Sealer) -> Result<()> {
 /// Overwrites the free pages with zeros (filling them with a zero blob, dropped at
 /// once) and truncates the WAL.
 pub(super) fn scrub(conn: &Connection) -> Result<()> {
-    let (free, page): (i64, i64) = conn
-        .query_row(
-            "SELECT (SELECT freelist_count FROM pragma_freelist_count),
-                    (SELECT page_size FROM pragma_page_size)",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .map_err(fail)?;
-    if free > 0 {
-        // A transaction that rolls back if any step fails (a full disk), rather than
-        // one left open for every later write to trip over.
-        let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(fail)?;
-        tx.execute_batch(&passage_core::crypt::scrub_sql(free, page))
-            .map_err(fail)?;
-        tx.commit().map_err(fail)?;
-    }
-    let _: (i64, i64, i64) = conn
-        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .map_err(fail)?;
-    Ok(())
+    passage_core::crypt::scrub(conn).map_err(fail)
 }
 
 /// Re-wraps every data key under `new`, and the canary, in one transaction.

@@ -215,14 +215,9 @@ fn a_key_made_in_a_refused_request_is_not_used_after_it() {
         .expect("a case made offline");
     let medical = case.doc(DocKind::Medical);
     // 100 KB of random hex in the medical record: over its 64 KiB quota.
-    let big: String = (0..100_000u64 / 64)
-        .map(|i| {
-            use sha2::Digest as _;
-            hex::encode(sha2::Sha256::digest(i.to_le_bytes()))
-        })
-        .collect();
-    let forged = crate::rejections::raw_change(&laptop, &medical, |d| {
-        crate::rejections::put_at(d, &["fitness"], "notes", &big)
+    let big = crate::support::random_hex(100_000);
+    let forged = crate::support::raw_change(&laptop, &medical, |d| {
+        crate::support::put_at(d, &["fitness"], "notes", &big)
     });
     laptop
         .store
@@ -275,4 +270,37 @@ fn a_key_made_in_a_refused_request_is_not_used_after_it() {
         store.heads(&case.doc(DocKind::Journey)).expect("heads"),
         phone.store.heads(&case.doc(DocKind::Journey)).expect("heads")
     );
+}
+
+/// A server left running on the old key after a re-key wraps no new data key under
+/// it (nobody would hold that key): a new case is refused with "try again later"
+/// until the server is restarted with the new key, and then arrives whole.
+#[test]
+fn a_server_left_running_on_the_old_key_seals_nothing_new() {
+    let mut server = Server::start();
+    server.admin_ok(&["caseworker", "add", crate::support::CASEWORKER]);
+    let laptop = server.caseworker();
+    laptop.sync(&server);
+    let new_key = server.data().join("new.key");
+    let key = new_key.to_str().expect("utf-8").to_owned();
+    server.admin_ok(&["rekey", "--new-key-file", &key]);
+    let case = laptop
+        .store
+        .create_journey(&crate::support::new_journey())
+        .expect("a case made offline");
+    let refused = laptop
+        .try_sync(&server)
+        .expect_err("no key to seal the new case under");
+    assert_eq!(
+        refused.code,
+        passage_core::sync::wire::RejectCode::Unavailable,
+        "{}",
+        refused.message
+    );
+    server
+        .relaunch(&["--key-file", &key], &[])
+        .expect("the new key starts the server");
+    server.admin_args = vec!["--key-file".into(), key];
+    laptop.sync(&server);
+    assert!(server.admin_ok(&["cases"]).contains(case.as_str()));
 }

@@ -13,10 +13,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use passage_core::model::TaskStatus;
-use passage_core::sync::wire::{self, DocHeads, Push, RejectCode, SyncRequest};
+use passage_core::sync::wire::{self, DocHeads, RejectCode, SyncRequest};
 use passage_core::{CaseId, DocKind, Edit};
 
-use crate::support::{Device, Reply, Server, request};
+use crate::support::{Device, Reply, Server, push, request, sync_request};
 
 /// How far the server's resident memory may rise during an attack.
 const MEMORY_BOUND_KIB: u64 = 64 << 10;
@@ -45,6 +45,10 @@ struct MemoryWatch {
 impl MemoryWatch {
     fn start(pid: u32) -> MemoryWatch {
         let idle = rss_kib(pid);
+        assert!(
+            idle > 0,
+            "the server's resident memory cannot be read from /proc/{pid}/status"
+        );
         let peak = Arc::new(AtomicU64::new(idle));
         let stop = Arc::new(AtomicBool::new(false));
         let (p, s) = (Arc::clone(&peak), Arc::clone(&stop));
@@ -279,19 +283,19 @@ fn changes_that_declare_more_than_they_hold_are_refused_before_automerge_reads_t
     let talent = server.talent(&case);
     // The hand-built change is one Automerge accepts: with a thousand operations it
     // reaches the server's checks of what a talent may write.
-    let push = |changes: Vec<Vec<u8>>| SyncRequest {
-        known: None,
-        pushes: vec![Push {
-            doc: case.doc(DocKind::Journey),
-            heads: vec![automerge::ChangeHash([9; 32])],
-            changes,
-        }],
-        full: None,
-        erase: vec![],
+    let journey_push = |changes: Vec<Vec<u8>>| {
+        sync_request(
+            vec![push(
+                case.doc(DocKind::Journey),
+                vec![automerge::ChangeHash([9; 32])],
+                changes,
+            )],
+            None,
+        )
     };
     let small = server.sync_raw(
         &talent.token,
-        &wire::encode(&push(vec![declared_operations(1_000, 1)])),
+        &wire::encode(&journey_push(vec![declared_operations(1_000, 1)])),
     );
     assert_ne!(
         small.rejection().code,
@@ -303,7 +307,7 @@ fn changes_that_declare_more_than_they_hold_are_refused_before_automerge_reads_t
     // The most one request may declare is parsed, applied and checked (then refused:
     // a talent may not write there) while another case's sync waits its turn.
     let started = Instant::now();
-    let body = plain(&push(vec![
+    let body = plain(&journey_push(vec![
         declared_operations(25_000, 2),
         declared_operations(25_000, 3),
     ]));
@@ -352,7 +356,7 @@ fn changes_that_declare_more_than_they_hold_are_refused_before_automerge_reads_t
     ] {
         let started = Instant::now();
         let reply = std::thread::scope(|s| {
-            let sent = s.spawn(|| server.sync_raw(&talent.token, &plain(&push(changes))));
+            let sent = s.spawn(|| server.sync_raw(&talent.token, &plain(&journey_push(changes))));
             bystander.edit_and_sync(&server, TaskStatus::Done);
             bystander.edit_and_sync(&server, TaskStatus::Todo);
             sent.join().expect("the sender")
@@ -499,12 +503,7 @@ fn stalled_uploads_of_enrolled_devices_hold_only_what_they_sent() {
 }
 
 fn empty_request() -> SyncRequest {
-    SyncRequest {
-        known: None,
-        pushes: vec![],
-        full: Some(vec![]),
-        erase: vec![],
-    }
+    sync_request(vec![], Some(vec![]))
 }
 
 fn peer_rows(server: &Server, device_token: &str) -> i64 {
@@ -535,12 +534,7 @@ fn a_full_list_outside_the_tokens_scope_stores_nothing() {
             .collect()
     };
     // A million from a family device: refused by its size, unread.
-    let million = SyncRequest {
-        known: None,
-        pushes: vec![],
-        full: Some(invented(1_000_000)),
-        erase: vec![],
-    };
+    let million = sync_request(vec![], Some(invented(1_000_000)));
     let reply = server.sync_raw(&family.token, &wire::encode(&million));
     assert_eq!(
         (reply.status, reply.rejection().code),
@@ -552,12 +546,7 @@ fn a_full_list_outside_the_tokens_scope_stores_nothing() {
         doc: case.doc(DocKind::ArrivalPlan),
         heads: vec![],
     });
-    let request = SyncRequest {
-        known: None,
-        pushes: vec![],
-        full: Some(full),
-        erase: vec![],
-    };
+    let request = sync_request(vec![], Some(full));
     let before = std::fs::metadata(server.db()).expect("db").len();
     let watch = MemoryWatch::start(server.pid());
     std::thread::scope(|s| {
@@ -579,12 +568,7 @@ fn a_full_list_outside_the_tokens_scope_stores_nothing() {
         doc: case.doc(DocKind::ArrivalPlan),
         heads: vec![],
     });
-    let request = SyncRequest {
-        known: None,
-        pushes: vec![],
-        full: Some(full),
-        erase: vec![],
-    };
+    let request = sync_request(vec![], Some(full));
     assert_eq!(
         server.sync_raw(&family.token, &wire::encode(&request)).status,
         200
@@ -609,18 +593,16 @@ fn pushes_are_bounded_in_changes_and_documents_in_bytes() {
     // different, so that the body does not deflate past what a body may inflate to.)
     let mut rng = crate::support::XorShift::new(80_000);
     for (count, names) in [(80_000, "items"), (2_001, "2000")] {
-        let request = SyncRequest {
-            known: None,
-            pushes: vec![Push {
-                doc: journey.clone(),
-                heads: talent.store.heads(&journey).expect("heads"),
-                changes: (0..count)
+        let request = sync_request(
+            vec![push(
+                journey.clone(),
+                talent.store.heads(&journey).expect("heads"),
+                (0..count)
                     .map(|_| rng.next_u64().to_le_bytes().to_vec())
                     .collect(),
-            }],
-            full: None,
-            erase: vec![],
-        };
+            )],
+            None,
+        );
         let started = Instant::now();
         let reply = server.sync_raw(&talent.token, &wire::encode(&request));
         assert_eq!(
@@ -654,16 +636,14 @@ fn pushes_are_bounded_in_changes_and_documents_in_bytes() {
     }
     let changes = talent.store.changes_since(&journey, &heads).expect("changes");
     assert_eq!(changes.len(), 2_000);
-    let request = SyncRequest {
-        known: None,
-        pushes: vec![Push {
-            doc: journey.clone(),
-            heads: talent.store.heads(&journey).expect("heads"),
+    let request = sync_request(
+        vec![push(
+            journey.clone(),
+            talent.store.heads(&journey).expect("heads"),
             changes,
-        }],
-        full: None,
-        erase: vec![],
-    };
+        )],
+        None,
+    );
     std::thread::scope(|s| {
         let push = s.spawn(|| {
             let started = Instant::now();
@@ -685,14 +665,9 @@ fn pushes_are_bounded_in_changes_and_documents_in_bytes() {
     // random, so that Automerge's own compression of the change leaves it at about
     // 1.5 MB): over the document's quota. The device holds the journey and shows why;
     // its medical edit in the same sync still reaches the server.
-    let big: String = (0..3_000_000u64 / 64)
-        .map(|i| {
-            use sha2::Digest as _;
-            hex::encode(sha2::Sha256::digest(i.to_le_bytes()))
-        })
-        .collect();
-    let forged = crate::rejections::raw_change(&talent, &journey, |d| {
-        crate::rejections::put_at(
+    let big = crate::support::random_hex(3_000_000);
+    let forged = crate::support::raw_change(&talent, &journey, |d| {
+        crate::support::put_at(
             d,
             &["stages", "matching", "tasks", "confirm_match"],
             "notes",
@@ -836,19 +811,10 @@ fn client_text_cannot_forge_rows_on_the_operators_terminal() {
     // A refused path with a newline in a key, in the audit log.
     talent.sync(&server);
     let journey = case.doc(DocKind::Journey);
-    let change = crate::rejections::raw_change(&talent, &journey, |d| {
-        crate::rejections::put_at(d, &["permit"], "decision\n2026-01-01 allowed", "granted")
+    let change = crate::support::raw_change(&talent, &journey, |d| {
+        crate::support::put_at(d, &["permit"], "decision\n2026-01-01 allowed", "granted")
     });
-    let request = SyncRequest {
-        known: None,
-        pushes: vec![Push {
-            doc: journey,
-            heads: vec![],
-            changes: vec![change],
-        }],
-        full: None,
-        erase: vec![],
-    };
+    let request = sync_request(vec![push(journey, vec![], vec![change])], None);
     assert_eq!(
         server.sync_raw(&talent.token, &wire::encode(&request)).status,
         403

@@ -3,7 +3,7 @@
 
 use passage_core::Role;
 
-use crate::support::{CASEWORKER, Server, code_in};
+use crate::support::{CASEWORKER, Server, code_in, sync_request};
 
 #[test]
 fn each_role_enrols_once_per_code() {
@@ -91,17 +91,12 @@ fn bad_enrolments_are_refused() {
 
 #[test]
 fn a_lost_enrolment_answer_can_be_asked_for_again() {
-    use passage_core::sync::wire::{self, SyncRequest};
+    use passage_core::sync::wire::{self};
     let server = Server::start();
     let case = server.case();
     let code = server.code(&["enrol", "talent", case.as_str()]);
     let sync_with = |token: &str| {
-        let body = wire::encode(&SyncRequest {
-            known: None,
-            pushes: vec![],
-            full: Some(vec![]),
-            erase: vec![],
-        });
+        let body = wire::encode(&sync_request(vec![], Some(vec![])));
         let auth = format!("Bearer {token}");
         server
             .post(

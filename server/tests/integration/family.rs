@@ -2,10 +2,10 @@
 
 use passage_core::doc::medical::{Fitness, MedicalTest, Vaccination};
 use passage_core::model::{FitnessDecision, StageId, TaskStatus};
-use passage_core::sync::wire::{self, Push, RejectCode, SyncRequest};
+use passage_core::sync::wire::{self, RejectCode};
 use passage_core::{DocKind, Edit};
 
-use crate::support::{Server, data, inflated};
+use crate::support::{Server, data, inflated, push, sync_request};
 
 /// Names and values of the medical record. None may appear in anything family gets.
 const MEDICAL_WORDS: &[&str] = &[
@@ -147,16 +147,10 @@ fn family_may_not_push_anything() {
     doc.commit();
     let change = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
     for target in [plan.clone(), case.doc(DocKind::Medical)] {
-        let request = SyncRequest {
-            known: None,
-            pushes: vec![Push {
-                doc: target.clone(),
-                heads: heads.clone(),
-                changes: vec![change.clone()],
-            }],
-            full: Some(vec![]),
-            erase: vec![],
-        };
+        let request = sync_request(
+            vec![push(target.clone(), heads.clone(), vec![change.clone()])],
+            Some(vec![]),
+        );
         let rejection = family.exchange(&server, &request).unwrap_err();
         assert_eq!(rejection.code, RejectCode::Forbidden);
         assert_eq!(rejection.doc, Some(target));

@@ -5,38 +5,11 @@
 use std::io::Write;
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ROOT, ReadDoc};
-use passage_core::sync::wire::{self, MAX_BODY_BYTES, MAX_MESSAGE_BYTES, Push, RejectCode, SyncRequest};
+use automerge::{ROOT, ReadDoc};
+use passage_core::sync::wire::{self, MAX_BODY_BYTES, MAX_MESSAGE_BYTES, RejectCode};
 use passage_core::{DocKind, Edit};
 
-use crate::support::{Device, Server, data};
-
-/// A change made with raw Automerge on a copy of the device's document, as a
-/// malicious or buggy client could.
-pub fn raw_change(
-    device: &Device,
-    doc: &passage_core::DocId,
-    write: impl FnOnce(&mut AutoCommit),
-) -> Vec<u8> {
-    let saved = device.store.save_document(doc).expect("saved");
-    let mut copy = AutoCommit::load(&saved).expect("loads");
-    write(&mut copy);
-    copy.commit();
-    copy.get_last_local_change()
-        .expect("a change")
-        .raw_bytes()
-        .to_vec()
-}
-
-pub fn put_at(doc: &mut AutoCommit, path: &[&str], key: &str, value: &str) {
-    let obj = path
-        .iter()
-        .fold(ROOT, |obj, k| match doc.get(&obj, *k).expect("get") {
-            Some((automerge::Value::Object(_), id)) => id,
-            other => panic!("no map at {k}: {other:?}"),
-        });
-    doc.put(&obj, key, value).expect("put");
-}
+use crate::support::{Server, data, push, put_at, raw_change, sync_request};
 
 #[test]
 fn a_forbidden_write_is_refused_whole_and_nothing_is_stored() {
@@ -73,23 +46,17 @@ fn a_forbidden_write_is_refused_whole_and_nothing_is_stored() {
         )
         .unwrap();
     let appointment = talent.store.changes_since(&medical, &medical_heads).unwrap();
-    let request = SyncRequest {
-        known: None,
-        pushes: vec![
-            Push {
-                doc: medical.clone(),
-                heads: talent.store.heads(&medical).unwrap(),
-                changes: appointment,
-            },
-            Push {
-                doc: journey.clone(),
-                heads: journey_heads.clone(),
-                changes: vec![notes, permit],
-            },
+    let request = sync_request(
+        vec![
+            push(
+                medical.clone(),
+                talent.store.heads(&medical).unwrap(),
+                appointment,
+            ),
+            push(journey.clone(), journey_heads.clone(), vec![notes, permit]),
         ],
-        full: Some(vec![]),
-        erase: vec![],
-    };
+        Some(vec![]),
+    );
     let reply = server.sync_raw(&talent.token, &wire::encode(&request));
     assert_eq!(reply.status, 403);
     let rejection = reply.rejection();
@@ -221,16 +188,14 @@ fn bodies_are_bounded_and_garbage_is_refused() {
         (400, RejectCode::UnsupportedVersion)
     );
     // A change that does not decode, in a well-formed request.
-    let request = SyncRequest {
-        known: None,
-        pushes: vec![Push {
-            doc: case.doc(DocKind::Journey),
-            heads: vec![],
-            changes: vec![b"\x85\x6f\x4a\x83 not a change".to_vec()],
-        }],
-        full: Some(vec![]),
-        erase: vec![],
-    };
+    let request = sync_request(
+        vec![push(
+            case.doc(DocKind::Journey),
+            vec![],
+            vec![b"\x85\x6f\x4a\x83 not a change".to_vec()],
+        )],
+        Some(vec![]),
+    );
     let reply = server.sync_raw(&talent.token, &wire::encode(&request));
     assert_eq!(
         (reply.status, reply.rejection().code),
@@ -277,16 +242,10 @@ fn a_concurrent_forbidden_write_is_refused_whether_it_wins_or_loses() {
             }
             put_at(d, &["permit"], "decision", "granted");
         });
-        let request = SyncRequest {
-            known: None,
-            pushes: vec![Push {
-                doc: journey.clone(),
-                heads: before.clone(),
-                changes: vec![change],
-            }],
-            full: Some(vec![]),
-            erase: vec![],
-        };
+        let request = sync_request(
+            vec![push(journey.clone(), before.clone(), vec![change])],
+            Some(vec![]),
+        );
         let rejection = talent.exchange(&server, &request).unwrap_err();
         assert_eq!(rejection.code, RejectCode::ForbiddenWrite, "{extra} extra writes");
         assert_eq!(rejection.path.as_deref(), Some("/permit/decision"));
@@ -322,16 +281,14 @@ fn a_deeply_nested_write_is_refused_and_the_server_stays_up() {
             obj = d.put_object(&obj, "a", automerge::ObjType::Map).expect("nest");
         }
     });
-    let request = SyncRequest {
-        known: None,
-        pushes: vec![Push {
-            doc: journey.clone(),
-            heads: talent.store.heads(&journey).expect("heads"),
-            changes: vec![change],
-        }],
-        full: Some(vec![]),
-        erase: vec![],
-    };
+    let request = sync_request(
+        vec![push(
+            journey.clone(),
+            talent.store.heads(&journey).expect("heads"),
+            vec![change],
+        )],
+        Some(vec![]),
+    );
     let started = std::time::Instant::now();
     let rejection = talent.exchange(&server, &request).unwrap_err();
     assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());

@@ -1168,3 +1168,73 @@ pub mod data {
         }
     }
 }
+
+/// A request without a digest or erasures, as a client builds one by hand: `pushes`
+/// and, if given, the `full` list.
+pub fn sync_request(pushes: Vec<wire::Push>, full: Option<Vec<wire::DocHeads>>) -> SyncRequest {
+    SyncRequest {
+        known: None,
+        pushes,
+        full,
+        erase: vec![],
+    }
+}
+
+/// One document's push.
+pub fn push(doc: DocId, heads: Vec<ChangeHash>, changes: Vec<Vec<u8>>) -> wire::Push {
+    wire::Push { doc, heads, changes }
+}
+
+/// The object at `path` of a raw document (maps all the way down).
+pub fn obj_at(doc: &automerge::AutoCommit, path: &[&str]) -> automerge::ObjId {
+    use automerge::ReadDoc as _;
+    path.iter().fold(automerge::ROOT, |obj, key| {
+        match doc.get(&obj, *key).expect("get") {
+            Some((automerge::Value::Object(_), id)) => id,
+            other => panic!("no map at {key}: {other:?}"),
+        }
+    })
+}
+
+/// A copy of the device's document as raw Automerge, acting as `actor` if given: what
+/// a malicious or buggy client edits.
+pub fn raw_doc(device: &Device, doc: &DocId, actor: Option<&automerge::ActorId>) -> automerge::AutoCommit {
+    let saved = device.store.save_document(doc).expect("saved");
+    let copy = automerge::AutoCommit::load(&saved).expect("loads");
+    match actor {
+        Some(actor) => copy.with_actor(actor.clone()),
+        None => copy,
+    }
+}
+
+/// Commits a raw document and returns its last change's bytes.
+pub fn last_change(doc: &mut automerge::AutoCommit) -> Vec<u8> {
+    doc.commit();
+    doc.get_last_local_change()
+        .expect("a change")
+        .raw_bytes()
+        .to_vec()
+}
+
+/// A change made with raw Automerge on a copy of the device's document.
+pub fn raw_change(device: &Device, doc: &DocId, write: impl FnOnce(&mut automerge::AutoCommit)) -> Vec<u8> {
+    let mut copy = raw_doc(device, doc, None);
+    write(&mut copy);
+    last_change(&mut copy)
+}
+
+/// Puts `value` at `key` of the map at `path`.
+pub fn put_at(doc: &mut automerge::AutoCommit, path: &[&str], key: &str, value: &str) {
+    use automerge::transaction::Transactable as _;
+    let obj = obj_at(doc, path);
+    doc.put(&obj, key, value).expect("put");
+}
+
+/// `bytes` of hex text that Automerge's compression cannot shrink (SHA-256 of a
+/// counter): a note too big for a quota whatever the change's encoding.
+pub fn random_hex(bytes: usize) -> String {
+    use sha2::Digest as _;
+    (0..bytes as u64 / 64)
+        .map(|i| hex::encode(sha2::Sha256::digest(i.to_le_bytes())))
+        .collect()
+}

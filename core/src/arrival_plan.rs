@@ -50,6 +50,23 @@ pub struct PlanStage {
     pub progress: StageProgress,
 }
 
+/// Whether a write at `path` of the journey (a patch's path, see
+/// [`crate::doc::written_paths`]) can change what [`project`] makes of it: the server
+/// derives the plan again only then. Everything [`project`] reads answers `true`,
+/// and so does any path not named here.
+pub fn reads(path: &[String]) -> bool {
+    let keys: Vec<&str> = path.iter().map(String::as_str).collect();
+    match keys.as_slice() {
+        // A stage's progress reads its tasks' status and whether they are retired.
+        ["stages", _, "tasks", _, field, ..] => matches!(*field, "status" | "retired"),
+        ["permit" | "pdo" | "employer" | "job_title" | "start_date", ..]
+        | ["travel", "self_booking", ..]
+        | ["travel", "flights", _, "booking_reference", ..]
+        | ["family", _, "relation", ..] => false,
+        _ => true,
+    }
+}
+
 /// The arrival plan of a journey.
 pub fn project(journey: &Journey) -> ArrivalPlan {
     let trips: Vec<Trip> = journey

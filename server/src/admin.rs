@@ -14,7 +14,8 @@ use passage_core::{CaseId, Role};
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 
-use crate::docs;
+use crate::cache::DocCache;
+use crate::docs::{self, Docs};
 use crate::enrol::{self, Grant, Issued};
 use crate::error::{Result, ServerError};
 use crate::storage::sqlite::SqliteStorage;
@@ -98,7 +99,9 @@ pub fn case_create(
     };
     let mut tx = storage.begin()?;
     let caseworker = find_caseworker(&mut *tx, &spec.caseworker)?;
-    let case = docs::create_case(&mut *tx, &new, Some(caseworker.id), now)?;
+    // A command, not the server: it keeps no document once it is done.
+    let cache = DocCache::new(0);
+    let case = docs::create_case(&mut *tx, &mut Docs::new(&cache), &new, Some(caseworker.id), now)?;
     tx.commit()?;
     writeln!(out, "{case}")?;
     Ok(())

@@ -119,6 +119,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value_t = crate::sync::RESPONSE_BUDGET_BYTES as u64,
           value_parser = clap::value_parser!(u64).range(1024..=crate::sync::RESPONSE_BUDGET_BYTES as u64))]
     pub response_budget: u64,
+    /// Estimated bytes of documents kept in memory between syncs, so that a sync does
+    /// not load and read its documents again (0: none kept).
+    #[arg(long, env = "PASSAGE_SERVER_CACHE_BYTES", value_name = "BYTES", default_value_t = crate::cache::DEFAULT_CACHE_BYTES as u64,
+          value_parser = clap::value_parser!(u64).range(0..=(64 << 30)))]
+    pub cache_bytes: u64,
     /// Seconds a client has to send a request's head.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub header_timeout: u64,
@@ -176,6 +181,7 @@ impl ServeArgs {
         let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         crate::limits::Limits {
             response_budget: size(self.response_budget),
+            cache_bytes: size(self.cache_bytes),
             header_timeout: Duration::from_secs(self.header_timeout),
             body_timeout: Duration::from_secs(self.body_timeout),
             max_connections: size(self.max_connections),

@@ -19,6 +19,7 @@
 //! they do).
 
 pub mod admin;
+pub mod cache;
 pub mod cli;
 pub mod docs;
 pub mod enrol;

@@ -34,6 +34,8 @@ pub const UNAUTHENTICATED_DRAIN_BYTES: usize = 16 << 10;
 pub struct Limits {
     /// Change bytes one sync answer carries at most; past it the answer is `partial`.
     pub response_budget: usize,
+    /// Estimated bytes of documents kept in memory between syncs (`crate::cache`).
+    pub cache_bytes: usize,
     /// Time for a client to send a request's head, from the first byte or, on a kept-
     /// alive connection, from the previous answer; then the connection is closed.
     pub header_timeout: Duration,
@@ -79,6 +81,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             response_budget: RESPONSE_BUDGET_BYTES,
+            cache_bytes: crate::cache::DEFAULT_CACHE_BYTES,
             // A phone on a weak signal sends a head in well under a second; ten is
             // generous, and bounds how long a silent connection holds a slot.
             header_timeout: Duration::from_secs(10),

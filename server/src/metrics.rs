@@ -9,6 +9,7 @@ use passage_core::sync::wire::{RejectCode, SyncStatus};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -40,6 +41,10 @@ pub struct Metrics {
     duration: Histogram,
     enrolments: Family<ResultLabel, Counter>,
     connections_refused: Counter,
+    cache_bytes: Gauge,
+    cache_documents: Gauge,
+    cache_hits: Gauge,
+    cache_misses: Gauge,
 }
 
 /// The label of a rejection reason.
@@ -118,8 +123,35 @@ impl Metrics {
             "Connections closed at once because the server had its maximum open",
             connections_refused.clone(),
         );
+        let [cache_bytes, cache_documents, cache_hits, cache_misses] = [
+            (
+                "passage_cache_bytes",
+                "Estimated bytes of the documents kept in memory between syncs",
+            ),
+            (
+                "passage_cache_documents",
+                "Documents kept in memory between syncs",
+            ),
+            (
+                "passage_cache_hits",
+                "Document loads answered from memory since the start",
+            ),
+            (
+                "passage_cache_misses",
+                "Document loads read from the database since the start",
+            ),
+        ]
+        .map(|(name, help)| {
+            let gauge = Gauge::default();
+            registry.register(name, help, gauge.clone());
+            gauge
+        });
         Metrics {
             registry,
+            cache_bytes,
+            cache_documents,
+            cache_hits,
+            cache_misses,
             syncs,
             bytes_in,
             bytes_out,
@@ -159,8 +191,14 @@ impl Metrics {
         self.enrolments.get_or_create(&ResultLabel { result }).inc();
     }
 
-    /// The metrics in the OpenMetrics text format.
-    pub fn render(&self) -> String {
+    /// The metrics in the OpenMetrics text format, with the cache's figures as they
+    /// are now.
+    pub fn render(&self, cache: &crate::cache::CacheStats) -> String {
+        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.cache_bytes.set(gauge(cache.bytes as u64));
+        self.cache_documents.set(gauge(cache.documents as u64));
+        self.cache_hits.set(gauge(cache.hits));
+        self.cache_misses.set(gauge(cache.misses));
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

@@ -138,7 +138,14 @@ fn serve(storage: SqliteStorage, args: &ServeArgs, out: &mut dyn Write) -> Resul
     if let Some(metrics) = metrics_addr {
         http::tls::check_plain("metrics-listen", metrics, args.plain_http)?;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // Sync exchanges run on blocking threads and are CPU-bound: more threads than a few
+    // per core only queue on the same cores, and each thread's allocator arena keeps
+    // memory of its own (tokio's default allows 512).
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads((cores * 2).max(4))
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let bound = listener.local_addr()?;

@@ -76,12 +76,7 @@ where
     D: serde::Deserializer<'de>,
 {
     let mut tasks = BTreeMap::<String, Task>::deserialize(deserializer)?;
-    for task in tasks.values_mut() {
-        if task.status != TaskStatus::Done {
-            task.completed_at = None;
-            task.completed_by = None;
-        }
-    }
+    tasks.values_mut().for_each(Task::keep_completion_while_done);
     Ok(tasks)
 }
 
@@ -101,6 +96,17 @@ pub struct Task {
     pub completed_by: Option<String>,
     /// The task is no longer in the journey's template version; kept for its progress.
     pub retired: bool,
+}
+
+impl Task {
+    /// The task as people see it: its completion counts only while it is done (see
+    /// `tasks_as_read`).
+    pub(crate) fn keep_completion_while_done(&mut self) {
+        if self.status != TaskStatus::Done {
+            self.completed_at = None;
+            self.completed_by = None;
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Reconcile, Serialize, Deserialize)]

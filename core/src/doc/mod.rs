@@ -18,6 +18,7 @@ pub mod journey;
 pub(crate) mod journey_write;
 pub mod medical;
 pub(crate) mod read;
+mod reread;
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
@@ -91,6 +92,7 @@ pub(crate) fn shape(id: &DocId, reason: impl Into<String>) -> Error {
 }
 
 pub use create::{new_case, write_arrival_plan};
+pub use reread::{journey_after, written_paths};
 
 /// Reads a whole document as `T` ([`journey::Journey`], [`medical::Medical`],
 /// [`crate::arrival_plan::ArrivalPlan`]), after checking its kind and schema version.

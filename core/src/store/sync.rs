@@ -350,6 +350,11 @@ impl Store {
                 tracing::debug!(doc = %pull.doc, "local changes remain after sync");
             }
             inner.db.record_server_heads(&pull.doc, &heads, in_step)?;
+            if !pull.missing.is_empty() && !pushed.contains(&pull.doc) {
+                // Not pushed, yet the server lacks some of it: it went back in time
+                // (docs/protocol.md, "A server restored from a backup").
+                inner.db.resend(&pull.doc)?;
+            }
         }
         if delivered {
             inner.rotate_actor();

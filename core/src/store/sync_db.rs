@@ -96,6 +96,17 @@ impl Db {
             .map_err(|e| self.fail(e))
     }
 
+    /// Marks a document as holding changes the server lacks, whatever was recorded:
+    /// the server said it lost some (it was restored from a backup), so the document
+    /// is offered again from the next request on.
+    pub(crate) fn resend(&mut self, doc: &DocId) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE sync_state SET synced_rowid = 0 WHERE doc_id = ?1")
+            .and_then(|mut stmt| stmt.execute([doc.to_string()]))
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
     /// Forgets every server head: the device then pushes each document whole on its
     /// next sync, as it did on its first.
     pub(crate) fn forget_server_heads(&mut self) -> Result<()> {

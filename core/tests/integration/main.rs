@@ -10,6 +10,7 @@ mod conflicts;
 mod convergence;
 mod policy;
 mod reminders;
+mod reread;
 mod roles;
 mod roundtrip;
 mod snapshots;

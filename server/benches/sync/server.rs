@@ -37,35 +37,83 @@ pub(crate) fn now() -> i64 {
 /// A running `passage-server serve`, killed when dropped.
 pub(crate) struct Server {
     pub(crate) addr: String,
+    /// The metrics listener's address.
+    metrics: String,
     pub(crate) pid: u32,
     child: Child,
 }
 
+/// What the server's document cache held at the end of a run.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct CacheFigures {
+    pub(crate) documents: u64,
+    /// Estimated bytes, as the cache weighs its documents against its budget.
+    pub(crate) bytes: u64,
+    pub(crate) hits: u64,
+    pub(crate) misses: u64,
+}
+
 impl Server {
-    /// Starts the binary on `data` and waits for its `listening on` line. Logs at the
-    /// default level (`info`: one line per sync) go to `server.log` in `data`.
+    /// Starts the binary on `data` and waits for its `listening on` line, at its
+    /// defaults but for the per-device rate. Logs at the default level (`info`: one
+    /// line per sync) go to `server.log` in `data`.
     pub(crate) fn start(data: &Path) -> Server {
         let log = std::fs::File::create(data.join("server.log")).expect("the log file");
         let mut child = Command::new(BIN)
             .arg("--data")
             .arg(data)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            // Each device here syncs several times a second, far more than a phone
+            // does; the per-device rate limit (60 a minute) would refuse the load.
+            .args(["--sync-rate", "1000000"])
+            // For the cache's figures (documents, bytes, hits) at the end of a run.
+            .args(["--metrics-listen", "127.0.0.1:0"])
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()
             .expect("passage-server starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("its first line");
-        let addr = line
-            .trim()
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = || {
+            let mut line = String::new();
+            out.read_line(&mut line).expect("a line of the server's");
+            line.trim().to_owned()
+        };
+        let first = line();
+        let addr = first
             .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_owned();
+        let second = line();
+        let metrics = second
+            .strip_prefix("metrics on ")
+            .unwrap_or_else(|| panic!("unexpected second line {second:?}"))
             .to_owned();
         let pid = child.id();
-        Server { addr, pid, child }
+        Server {
+            addr,
+            metrics,
+            pid,
+            child,
+        }
+    }
+
+    /// The document cache's figures, from the server's metrics.
+    pub(crate) fn cache(&self) -> CacheFigures {
+        let reply = Connection::new(&self.metrics).get("/metrics");
+        assert_eq!(reply.status, 200, "the metrics answer");
+        let text = String::from_utf8(reply.body).expect("metrics are text");
+        let value = |name: &str| -> u64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in the metrics"))
+        };
+        CacheFigures {
+            documents: value("passage_cache_documents"),
+            bytes: value("passage_cache_bytes"),
+            hits: value("passage_cache_hits"),
+            misses: value("passage_cache_misses"),
+        }
     }
 
     pub(crate) fn url(&self) -> String {
@@ -122,9 +170,11 @@ impl Data {
     pub(crate) fn cases(&self, caseworker: i64, first: usize, count: usize) -> Vec<CaseId> {
         let now = now();
         let mut tx = self.storage.begin().expect("a transaction");
+        let cache = passage_server::cache::DocCache::new(0);
+        let mut docs = passage_server::docs::Docs::new(&cache);
         let cases = (first..first + count)
             .map(|i| {
-                passage_server::docs::create_case(&mut *tx, &new_journey(i), Some(caseworker), now)
+                passage_server::docs::create_case(&mut *tx, &mut docs, &new_journey(i), Some(caseworker), now)
                     .expect("the case is created")
             })
             .collect();
@@ -202,6 +252,12 @@ impl Connection {
             addr: addr.to_owned(),
             stream: None,
         }
+    }
+
+    /// `GET` of a path, without a token.
+    pub(crate) fn get(&mut self, path: &str) -> Reply {
+        let head = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", self.addr);
+        self.request(head.as_bytes(), &[])
     }
 
     /// `POST /v1/sync` with the device's token.

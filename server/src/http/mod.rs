@@ -32,6 +32,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt as _;
 
+use crate::cache::DocCache;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub storage: Arc<dyn Storage>,
     pub metrics: Arc<Metrics>,
     pub limits: Limits,
+    /// Documents kept between syncs.
+    pub cache: Arc<DocCache>,
     /// Sync requests admitted at once.
     pending: Arc<Semaphore>,
     /// KiB of request bodies and messages in memory, over all requests.
@@ -63,6 +66,7 @@ impl AppState {
             storage,
             metrics,
             limits,
+            cache: Arc::new(DocCache::new(limits.cache_bytes)),
             pending: Arc::new(Semaphore::new(limits.max_pending_syncs)),
             memory: Arc::new(Semaphore::new(kib(limits.request_memory).max(1))),
             in_flight: Arc::new(InFlight::default()),
@@ -132,11 +136,11 @@ pub fn router(state: AppState) -> Router {
 
 /// The metrics route, for the metrics listener only: what it shows (request counts,
 /// rejection reasons) is for the operator's monitoring, not for the internet.
-fn metrics_router(metrics: Arc<Metrics>) -> Router {
+fn metrics_router(metrics: Arc<Metrics>, cache: Arc<DocCache>) -> Router {
     Router::new().route(
         "/metrics",
         get(move || async move {
-            let mut response = metrics.render().into_response();
+            let mut response = metrics.render(&cache.stats()).into_response();
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
@@ -247,7 +251,7 @@ pub async fn serve(
         tokio::spawn(serve_listener(
             listener,
             None,
-            metrics_router(Arc::clone(&metrics)),
+            metrics_router(Arc::clone(&metrics), Arc::clone(&state.cache)),
             limits,
             Arc::clone(&metrics),
             stopping.clone(),

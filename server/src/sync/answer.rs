@@ -11,14 +11,14 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use automerge::{Change, ChangeHash};
+use automerge::{AutoCommit, Change, ChangeHash};
 use passage_core::DocId;
 use passage_core::chunk::has_change;
 use passage_core::sync::wire::{self, Pull, SyncRequest, SyncResponse, SyncStatus};
 
 use super::push::Pushed;
 use super::{Failure, entry, erase};
-use crate::docs;
+use crate::docs::{self, Docs};
 use crate::storage::{AuditEntry, Device, Scope, Timestamp, Tx};
 
 /// Change bytes one answer carries at most by default (at least one change, so that
@@ -53,9 +53,9 @@ fn sorted(heads: &[ChangeHash]) -> Vec<ChangeHash> {
 
 pub(super) fn answer(
     tx: &mut dyn Tx,
+    docs: &mut Docs<'_>,
     budget: usize,
     device: &Device,
-    scope: &Scope,
     request: &SyncRequest,
     pushed: &[Pushed],
     now: Timestamp,
@@ -67,7 +67,9 @@ pub(super) fn answer(
         (None, _, None) => Knows::Full(HashMap::new()),
         _ => Knows::Unknown,
     };
-    let candidates = candidates(tx, device, scope, pushed, &knows)?;
+    let scope = super::scope(device)
+        .ok_or_else(|| Failure::Internal(format!("device {} has no case or caseworker", device.id)))?;
+    let candidates = candidates(tx, device, &scope, pushed, &knows)?;
     // With `full`, the candidates are every readable document and every pushed one.
     let in_scope: HashSet<DocId> = match &knows {
         Knows::Full(_) => candidates.iter().map(|c| c.doc.clone()).collect(),
@@ -101,15 +103,17 @@ pub(super) fn answer(
             hashes,
             heads,
             complete,
+            unknown,
         } = if in_step {
             Lacking {
                 changes: Vec::new(),
                 hashes: Vec::new(),
                 heads: c.server.clone(),
                 complete: true,
+                unknown: Vec::new(),
             }
         } else {
-            lacking(tx, &c, budget, &mut used)?
+            lacking(tx, docs, &c, budget, &mut used)?
         };
         if !complete {
             incomplete = Some(incomplete.map_or(c.seq, |s| s.min(c.seq)));
@@ -117,7 +121,14 @@ pub(super) fn answer(
                 continue;
             }
         }
-        let missing = c.pushed.map(|p| p.missing.clone()).unwrap_or_default();
+        // A document the device did not push, but holds heads of that the server
+        // never saw: the server went back in time (a restored backup, a failover to a
+        // lagging replica). It asks for them now, as for a push that lacked its
+        // dependencies: the device sends the document's history next round.
+        let (missing, why) = match c.pushed {
+            Some(p) => (p.missing.clone(), "dependencies missing"),
+            None => (unknown, "heads the server lacks"),
+        };
         let bytes_out: u64 = changes.iter().map(|b| b.len() as u64).sum();
         if !changes.is_empty() || !missing.is_empty() {
             let mut e = entry(Some(device), "pull", now);
@@ -125,7 +136,7 @@ pub(super) fn answer(
             e.doc = Some(c.doc.clone());
             e.bytes_out = bytes_out;
             if !missing.is_empty() {
-                e.reason = Some(format!("{} dependencies missing", missing.len()));
+                e.reason = Some(format!("{} {why}", missing.len()));
             }
             audit.push(e);
         }
@@ -281,40 +292,59 @@ struct Lacking {
     heads: Vec<ChangeHash>,
     /// False when some changes were left for the next round.
     complete: bool,
+    /// The device's heads that the server does not have.
+    unknown: Vec<ChangeHash>,
 }
 
 /// The changes the device lacks of one document, as many as the budget allows.
-fn lacking(tx: &mut dyn Tx, c: &Candidate<'_>, budget: usize, used: &mut usize) -> Result<Lacking, Failure> {
-    let Some(mut doc) = docs::load(tx, &c.doc)? else {
+fn lacking(
+    tx: &mut dyn Tx,
+    docs: &mut Docs<'_>,
+    c: &Candidate<'_>,
+    budget: usize,
+    used: &mut usize,
+) -> Result<Lacking, Failure> {
+    let Some(mut loaded) = docs.load(tx, &c.doc)? else {
         return Ok(Lacking {
             changes: vec![],
             hashes: vec![],
             heads: vec![],
             complete: true,
+            unknown: vec![],
         });
     };
+    let stored = docs::sorted_heads(&mut loaded.doc);
+    let lacking = lacking_in(&mut loaded.doc, &stored, c, budget, used);
+    // Kept for the next exchange that reads it (a caseworker's, after a talent's push).
+    docs.keep(&c.doc, stored, loaded);
+    Ok(lacking)
+}
+
+fn lacking_in(
+    doc: &mut AutoCommit,
+    stored: &[ChangeHash],
+    c: &Candidate<'_>,
+    budget: usize,
+    used: &mut usize,
+) -> Lacking {
     // Heads the device holds but the server lacks (its own unsent changes, or what a
     // server restored from a backup lost) say nothing about what it needs.
-    let have: Vec<ChangeHash> = c
-        .device
-        .iter()
-        .copied()
-        .filter(|h| has_change(&doc, *h))
-        .collect();
+    let (have, unknown): (Vec<ChangeHash>, Vec<ChangeHash>) =
+        c.device.iter().copied().partition(|h| has_change(&*doc, *h));
     let all: Vec<Change> = doc.get_changes(&have);
     let total: usize = all.iter().map(|ch| ch.raw_bytes().len()).sum();
     let room = budget.saturating_sub(*used);
     if total <= room {
         *used += total;
-        let heads = docs::sorted_heads(&mut doc);
         let hashes = all.iter().map(Change::hash).collect();
         let changes = all.into_iter().map(|ch| ch.raw_bytes().to_vec()).collect();
-        return Ok(Lacking {
+        return Lacking {
             changes,
             hashes,
-            heads,
+            heads: stored.to_vec(),
             complete: true,
-        });
+            unknown,
+        };
     }
     // A prefix of the changes in causal order, at least one when the answer is empty
     // so far; its heads are those of what the device will then hold.
@@ -336,10 +366,11 @@ fn lacking(tx: &mut dyn Tx, c: &Candidate<'_>, budget: usize, used: &mut usize) 
             heads.remove(dep);
         }
     }
-    Ok(Lacking {
+    Lacking {
         hashes: prefix.iter().map(Change::hash).collect(),
         changes: prefix.into_iter().map(|ch| ch.raw_bytes().to_vec()).collect(),
         heads: heads.into_iter().collect(),
         complete: false,
-    })
+        unknown,
+    }
 }

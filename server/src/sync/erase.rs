@@ -7,6 +7,7 @@
 //! its next sync (`SyncResponse::erased`). The audit log records the erasure, never
 //! the data.
 
+use crate::docs::Docs;
 use passage_core::sync::wire::{RejectCode, SyncRequest};
 use passage_core::{DocId, DocKind, Role};
 
@@ -73,6 +74,7 @@ pub(super) struct Erasures {
 /// even whether it was erased before.
 pub(super) fn apply(
     tx: &mut dyn Tx,
+    docs: &Docs<'_>,
     device: &Device,
     request: &SyncRequest,
     now: Timestamp,
@@ -103,6 +105,7 @@ pub(super) fn apply(
         }
         // What the device held of it stays recorded until the answer, which tells it
         // (as every device that held it) that the document is erased.
+        docs.forget(doc);
         destroy(
             tx,
             doc,

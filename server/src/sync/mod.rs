@@ -6,8 +6,9 @@
 //! device sent (with [`depth`] guarding the cost of that check); [`answer`] works out
 //! what the device lacks. A refused request leaves
 //! nothing behind but its audit entry, written after the exchange's transaction was
-//! rolled back. Nothing here keeps a document after the request: memory does not grow
-//! with the number of cases.
+//! rolled back. Documents outlive the request only in the [`DocCache`], within its
+//! byte budget, and only once the exchange committed: memory does not grow with the
+//! number of cases.
 
 mod answer;
 mod authorship;
@@ -20,6 +21,8 @@ pub use answer::RESPONSE_BUDGET_BYTES;
 use passage_core::sync::wire::{self, RejectCode, Rejection, SyncRequest, SyncResponse, SyncStatus};
 use passage_core::{DocId, Role};
 
+use crate::cache::DocCache;
+use crate::docs::Docs;
 use crate::enrol::token_hash;
 use crate::error::ServerError;
 use crate::limits::Limits;
@@ -219,6 +222,7 @@ fn find_device(
 /// received (the HTTP layer has already refused bodies over the role's size limit).
 pub fn handle(
     storage: &dyn Storage,
+    cache: &DocCache,
     limits: &Limits,
     device: &Device,
     body: &[u8],
@@ -229,7 +233,7 @@ pub fn handle(
         role: Some(device.role),
         ..Report::default()
     };
-    let result = exchange(storage, limits, device, body, now, &mut report);
+    let result = exchange(storage, cache, limits, device, body, now, &mut report);
     outcome(storage, result, report)
 }
 
@@ -284,6 +288,7 @@ pub fn refused(rejection: Rejection, retry_after: Option<u64>, mut report: Repor
 
 fn exchange(
     storage: &dyn Storage,
+    cache: &DocCache,
     limits: &Limits,
     device: &Device,
     body: &[u8],
@@ -297,8 +302,12 @@ fn exchange(
         wire::decode_with(body, &decode).map_err(|e| Failure::refused(e.rejection(), None))?;
     report.docs_in = request.pushes.len();
     report.changes_in = request.pushes.iter().map(|p| p.changes.len()).sum();
-    let scope = scope(device)
-        .ok_or_else(|| Failure::Internal(format!("device {} has no case or caseworker", device.id)))?;
+    if scope(device).is_none() {
+        return Err(Failure::Internal(format!(
+            "device {} has no case or caseworker",
+            device.id
+        )));
+    }
 
     let mut tx = storage.begin()?;
     // The device as it is now, inside the transaction: its digest and cursor are read
@@ -306,13 +315,14 @@ fn exchange(
     let device = tx
         .device(device.id)?
         .ok_or_else(|| Failure::Internal(format!("device {} vanished", device.id)))?;
-    let erasures = erase::apply(&mut *tx, &device, &request, now)?;
-    let pushed = push::apply(&mut *tx, limits, &device, &request, now)?;
+    let mut docs = Docs::new(cache);
+    let erasures = erase::apply(&mut *tx, &docs, &device, &request, now)?;
+    let pushed = push::apply(&mut *tx, &mut docs, limits, &device, &request, now)?;
     let (mut response, audit) = answer::answer(
         &mut *tx,
+        &mut docs,
         limits.response_budget,
         &device,
-        &scope,
         &request,
         &pushed,
         now,
@@ -326,6 +336,7 @@ fn exchange(
         tx.audit(entry)?;
     }
     tx.commit()?;
+    docs.committed();
     // Only when this request destroyed something: asking again to erase what is gone
     // costs the server no rewrite of its free pages.
     if erasures.destroyed > 0

@@ -15,17 +15,21 @@
 
 use std::collections::{HashMap, HashSet};
 
-use automerge::{AutoCommit, Change, ChangeHash, ExpandedChange, Patch, PatchAction, Prop};
+use std::sync::Arc;
+
+use automerge::{AutoCommit, Change, ChangeHash, ExpandedChange};
+use passage_core::arrival_plan;
 use passage_core::chunk::{decode_change, guarded, has_change};
 use passage_core::doc::journey::Journey;
 use passage_core::doc::medical::Medical;
-use passage_core::doc::read_document;
+use passage_core::doc::{journey_after, read_document, written_paths};
 use passage_core::policy::{check_write, max_depth};
 use passage_core::sync::wire::{Push, RejectCode, Rejection, SyncRequest};
 use passage_core::{CaseId, DocId, DocKind, Role};
 
 use super::{Failure, authorship, depth, entry, rejection};
-use crate::docs;
+use crate::cache::Loaded;
+use crate::docs::{self, Docs};
 use crate::limits::Limits;
 use crate::storage::{Device, NewCase, Timestamp, Tx};
 
@@ -145,6 +149,7 @@ fn check_scope(
 /// Applies and checks every push, storing those that pass, inside `tx`.
 pub(super) fn apply(
     tx: &mut dyn Tx,
+    docs: &mut Docs<'_>,
     limits: &Limits,
     device: &Device,
     request: &SyncRequest,
@@ -154,7 +159,7 @@ pub(super) fn apply(
     // The journeys as they were before this request, for the policy's context; filled
     // as pushes need them. Journeys are applied first, and each records its own
     // earlier state here before it is stored.
-    let mut before: HashMap<CaseId, Journey> = HashMap::new();
+    let mut before: HashMap<CaseId, Arc<Journey>> = HashMap::new();
     let mut order: Vec<&Push> = request.pushes.iter().collect();
     order.sort_by_key(|p| p.doc.kind);
     let mut out = Vec::with_capacity(order.len());
@@ -162,6 +167,7 @@ pub(super) fn apply(
     for push in order {
         let state = cases.get(&push.doc.case).copied().unwrap_or(CaseState::Known);
         let mut ctx = PushContext {
+            docs: &mut *docs,
             limits,
             device,
             before: &mut before,
@@ -181,18 +187,24 @@ pub(super) fn apply(
     Ok(out)
 }
 
-fn stored_journey(tx: &mut dyn Tx, case: &CaseId) -> Result<Journey, Failure> {
+fn stored_journey(tx: &mut dyn Tx, docs: &mut Docs<'_>, case: &CaseId) -> Result<Arc<Journey>, Failure> {
     let id = case.doc(DocKind::Journey);
-    let doc = docs::load(tx, &id)?.ok_or_else(|| Failure::Internal(format!("case {case} has no journey")))?;
-    Ok(read_document(&doc, &id)?)
+    let mut loaded = docs
+        .load(tx, &id)?
+        .ok_or_else(|| Failure::Internal(format!("case {case} has no journey")))?;
+    let journey = Docs::journey(&mut loaded, &id)?;
+    let heads = docs::sorted_heads(&mut loaded.doc);
+    docs.keep(&id, heads, loaded);
+    Ok(journey)
 }
 
 /// What every push of one request shares.
-struct PushContext<'a> {
+struct PushContext<'a, 'c> {
+    docs: &'a mut Docs<'c>,
     limits: &'a Limits,
     device: &'a Device,
     /// The journeys as they were before this request (see [`apply`]).
-    before: &'a mut HashMap<CaseId, Journey>,
+    before: &'a mut HashMap<CaseId, Arc<Journey>>,
     /// Owners of the actors seen so far in this request.
     owners: &'a mut HashMap<Vec<u8>, Option<i64>>,
     now: Timestamp,
@@ -200,7 +212,7 @@ struct PushContext<'a> {
 
 fn apply_one(
     tx: &mut dyn Tx,
-    ctx: &mut PushContext<'_>,
+    ctx: &mut PushContext<'_, '_>,
     push: &Push,
     state: CaseState,
 ) -> Result<Pushed, Failure> {
@@ -214,24 +226,24 @@ fn apply_one(
         bytes,
         erased: false,
     };
-    let mut doc = match docs::load(tx, id)? {
-        Some(doc) => doc,
+    let mut loaded = match ctx.docs.load(tx, id)? {
+        Some(loaded) => loaded,
         // An erased document has no chunks: erased for good, what a device still had
         // of it is dropped, and it is told.
         None if tx.is_erased(id)? => {
             pushed.erased = true;
             return Ok(pushed);
         }
-        None => AutoCommit::new(),
+        None => Loaded::new(AutoCommit::new()),
     };
-    let before_heads = doc.get_heads();
+    let before_heads = loaded.doc.get_heads();
     let mut new = Vec::new();
     let mut seen = HashSet::new();
     for (i, bytes) in push.changes.iter().enumerate() {
         let change = decode_change(id, &format!("pushed change {i}"), bytes)
             .map_err(|e| malformed(id, e.to_string()))?;
         // Changes the server already has are no-ops: a replayed request stores nothing.
-        if !has_change(&doc, change.hash()) && seen.insert(change.hash()) {
+        if !has_change(&loaded.doc, change.hash()) && seen.insert(change.hash()) {
             new.push(change);
         }
     }
@@ -247,12 +259,13 @@ fn apply_one(
     let before = &mut *ctx.before;
     if state == CaseState::Known && !before.contains_key(&id.case) {
         let journey = match id.kind {
-            DocKind::Journey => read_document(&doc, id)?,
-            _ => stored_journey(tx, &id.case)?,
+            DocKind::Journey => Docs::journey(&mut loaded, id)?,
+            _ => stored_journey(tx, ctx.docs, &id.case)?,
         };
         before.insert(id.case.clone(), journey);
     }
-    let context = before.get(&id.case);
+    let context = before.get(&id.case).cloned();
+    let doc = &mut loaded.doc;
     let rows: Vec<(ChangeHash, Vec<u8>)> = new.iter().map(|c| (c.hash(), c.raw_bytes().to_vec())).collect();
     let expanded: Vec<ExpandedChange> =
         guarded(|| new.iter().map(Change::decode).collect()).map_err(|e| malformed(id, e))?;
@@ -264,18 +277,19 @@ fn apply_one(
         pushed.missing = missing;
         return Ok(pushed);
     }
-    if let Some(path) = depth::too_deep(&doc, &expanded, max_depth(id.kind)) {
+    if let Some(path) = depth::too_deep(doc, &expanded, max_depth(id.kind)) {
         let why = format!("{path} is deeper than any field of a {}", id.kind);
         return Err(forbidden_write(device, id, path, why, bytes, now));
     }
-    authorship::check_completed_by(&doc, id, device, &expanded, now)?;
+    authorship::check_completed_by(doc, id, device, &expanded, now)?;
     drop(expanded);
     let after_heads = doc.get_heads();
     let patches = guarded(|| doc.diff(&before_heads, &after_heads)).map_err(|e| malformed(id, e))?;
-    for patch in &patches {
-        let path = patch_path(patch);
+    let written = written_paths(&patches);
+    drop(patches);
+    for path in &written {
         let keys: Vec<&str> = path.iter().map(String::as_str).collect();
-        if let Err(denied) = check_write(device.role, id.kind, &keys, context) {
+        if let Err(denied) = check_write(device.role, id.kind, &keys, context.as_deref()) {
             return Err(forbidden_write(
                 device,
                 id,
@@ -286,8 +300,12 @@ fn apply_one(
             ));
         }
     }
-    drop(patches);
-    let journey = readable(&doc, id)?;
+    let journey = readable(
+        doc,
+        id,
+        context.as_deref().filter(|_| id.kind == DocKind::Journey),
+        &written,
+    )?;
     check_quota(tx, limits, device, id, &rows, now)?;
     if state == CaseState::New
         && let Some(journey) = &journey
@@ -300,23 +318,38 @@ fn apply_one(
             created_at: now,
         })?;
     }
-    docs::store(tx, id, &mut doc, &rows, Some(device.id), now)?;
-    drop(doc);
-    if let Some(journey) = journey {
-        docs::write_arrival_plan(tx, &id.case, &journey, now)?;
+    // The plan is projected again only when a path it reads was written.
+    let plan_moved = state == CaseState::New || written.iter().any(|p| arrival_plan::reads(p));
+    let journey = journey.map(Arc::new);
+    loaded.journey.clone_from(&journey);
+    ctx.docs.store(tx, id, loaded, &rows, Some(device.id), now)?;
+    if let Some(journey) = journey
+        && plan_moved
+    {
+        docs::write_arrival_plan(tx, ctx.docs, &id.case, &journey, now)?;
     }
     Ok(pushed)
 }
 
 /// Checks that the document still reads as its kind after the changes (a talent may
 /// write a task's status, but not a status no build can read), and returns the
-/// journey for the arrival plan.
-fn readable(doc: &AutoCommit, id: &DocId) -> Result<Option<Journey>, Failure> {
+/// journey for the arrival plan. A journey read before the changes (`before`) is
+/// brought up to date by re-reading only what they wrote.
+fn readable(
+    doc: &AutoCommit,
+    id: &DocId,
+    before: Option<&Journey>,
+    written: &[Vec<String>],
+) -> Result<Option<Journey>, Failure> {
     let unreadable =
         |e: passage_core::Error| malformed(id, format!("the changes leave {id} unreadable: {e}"));
     match id.kind {
         DocKind::Journey => {
-            let journey: Journey = read_document(doc, id).map_err(unreadable)?;
+            let journey: Journey = match before {
+                Some(before) => journey_after(doc, id, before, written),
+                None => read_document(doc, id),
+            }
+            .map_err(unreadable)?;
             if journey.case_id != id.case.as_str() {
                 return Err(malformed(id, format!("{id} names another case")));
             }
@@ -399,27 +432,4 @@ fn forbidden_write(
         path: Some(path),
     };
     Failure::refused(rejection, Some(audit))
-}
-
-/// The full path a patch writes: the path of its object, then the key it changes.
-fn patch_path(patch: &Patch) -> Vec<String> {
-    let mut path: Vec<String> = patch.path.iter().map(|(_, prop)| prop_text(prop)).collect();
-    match &patch.action {
-        PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => path.push(key.clone()),
-        PatchAction::PutSeq { index, .. }
-        | PatchAction::Insert { index, .. }
-        | PatchAction::SpliceText { index, .. }
-        | PatchAction::DeleteSeq { index, .. } => path.push(index.to_string()),
-        PatchAction::Increment { prop, .. } | PatchAction::Conflict { prop } => path.push(prop_text(prop)),
-        // Marks change the text object itself, whose path is already complete.
-        PatchAction::Mark { .. } => {}
-    }
-    path
-}
-
-fn prop_text(prop: &Prop) -> String {
-    match prop {
-        Prop::Map(key) => key.clone(),
-        Prop::Seq(index) => index.to_string(),
-    }
 }

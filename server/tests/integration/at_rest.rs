@@ -168,8 +168,16 @@ fn a_database_from_before_sealing_is_sealed_on_its_first_start() {
         let caseworker = tx
             .add_caseworker(crate::support::CASEWORKER, 0)
             .expect("caseworker");
-        passage_server::docs::create_case(&mut *tx, &crate::support::new_journey(), Some(caseworker.id), 0)
-            .expect("a case");
+        let cache = passage_server::cache::DocCache::new(0);
+        let mut docs = passage_server::docs::Docs::new(&cache);
+        passage_server::docs::create_case(
+            &mut *tx,
+            &mut docs,
+            &crate::support::new_journey(),
+            Some(caseworker.id),
+            0,
+        )
+        .expect("a case");
         tx.commit().expect("commit");
     }
     let before = std::fs::read(&path).expect("db");

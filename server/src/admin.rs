@@ -100,8 +100,8 @@ pub fn case_create(
     let mut tx = storage.begin()?;
     let caseworker = find_caseworker(&mut *tx, &spec.caseworker)?;
     // A command, not the server: it keeps no document once it is done.
-    let cache = DocCache::new(0);
-    let case = docs::create_case(&mut *tx, &mut Docs::new(&cache), &new, Some(caseworker.id), now)?;
+    let mut docs = Docs::new(std::sync::Arc::new(DocCache::new(0)));
+    let case = docs::create_case(&mut *tx, &mut docs, &new, Some(caseworker.id), now)?;
     tx.commit()?;
     writeln!(out, "{case}")?;
     Ok(())

@@ -58,6 +58,10 @@ pub struct Loaded {
     pub journey: Option<Arc<Journey>>,
     /// The arrival plan `doc` holds (arrival plans only; `None` until known).
     pub plan: Option<Arc<ArrivalPlan>>,
+    /// A copy of what the cache holds, unchanged: nothing to put back.
+    pub(crate) as_cached: bool,
+    /// A copy of a cached document (changed or not), not one loaded from chunks.
+    from_cache: bool,
 }
 
 impl Loaded {
@@ -66,6 +70,8 @@ impl Loaded {
             doc,
             journey: None,
             plan: None,
+            as_cached: false,
+            from_cache: false,
         }
     }
 }
@@ -160,6 +166,8 @@ impl DocCache {
                 doc: copy,
                 journey: entry.journey.clone(),
                 plan: entry.plan.clone(),
+                as_cached: true,
+                from_cache: true,
             })
         });
         self.count(found)
@@ -177,9 +185,11 @@ impl DocCache {
         let Some(entries) = &self.entries else { return };
         let kept = if doc.kind == DocKind::ArrivalPlan && loaded.plan.is_some() {
             None
+        } else if loaded.from_cache {
+            Some(loaded.doc)
         } else {
-            // A fork is the compact copy: a document loaded from chunks, or one that
-            // answered a `diff`, also keeps what that needed.
+            // A fork is the compact copy: a document loaded from chunks also keeps
+            // what loading needed (about twice the memory, measured).
             Some(loaded.doc.fork())
         };
         let bytes = estimate(kept.as_ref(), loaded.journey.is_some());

@@ -45,13 +45,13 @@ pub fn instant(at: Timestamp) -> DateTime<Utc> {
 /// One exchange's (or one admin command's) access to documents: loads through the
 /// cache, and the documents it stored, handed to the cache once committed.
 #[derive(Debug)]
-pub struct Docs<'c> {
-    cache: &'c DocCache,
+pub struct Docs {
+    cache: Arc<DocCache>,
     stored: Vec<(DocId, Vec<ChangeHash>, Loaded)>,
 }
 
-impl<'c> Docs<'c> {
-    pub fn new(cache: &'c DocCache) -> Docs<'c> {
+impl Docs {
+    pub fn new(cache: Arc<DocCache>) -> Docs {
         Docs {
             cache,
             stored: Vec::new(),
@@ -81,6 +81,7 @@ impl<'c> Docs<'c> {
         }
         let journey: Arc<Journey> = Arc::new(passage_core::doc::read_document(&loaded.doc, id)?);
         loaded.journey = Some(journey.clone());
+        loaded.as_cached = false;
         Ok(journey)
     }
 
@@ -126,6 +127,9 @@ impl<'c> Docs<'c> {
     /// Notes that `loaded` is the document as stored (read, not written), so that the
     /// cache keeps it and what was read from it.
     pub fn keep(&mut self, id: &DocId, heads: Vec<ChangeHash>, loaded: Loaded) {
+        if loaded.as_cached {
+            return;
+        }
         self.stored.retain(|(stored, _, _)| stored != id);
         self.stored.push((id.clone(), heads, loaded));
     }
@@ -172,7 +176,7 @@ fn last_row(doc: &mut AutoCommit, id: &DocId, hash: ChangeHash) -> Result<(Chang
 /// unchanged plan costs a comparison, not a read of the stored one.
 pub fn write_arrival_plan(
     tx: &mut dyn Tx,
-    docs: &mut Docs<'_>,
+    docs: &mut Docs,
     case: &CaseId,
     journey: &Journey,
     now: Timestamp,
@@ -192,6 +196,7 @@ pub fn write_arrival_plan(
     if loaded.plan.is_none() && !loaded.doc.get_heads().is_empty() {
         let stored: ArrivalPlan = passage_core::doc::read_document(&loaded.doc, &id)?;
         loaded.plan = Some(Arc::new(stored));
+        loaded.as_cached = false;
     }
     if loaded.plan.as_deref() == Some(&plan) {
         let heads = sorted_heads(&mut loaded.doc);
@@ -212,7 +217,7 @@ pub fn write_arrival_plan(
 /// committed by the server, and its arrival plan.
 pub fn create_case(
     tx: &mut dyn Tx,
-    docs: &mut Docs<'_>,
+    docs: &mut Docs,
     new: &NewJourney,
     caseworker: Option<i64>,
     now: Timestamp,
@@ -240,11 +245,8 @@ pub fn create_case(
             .into_iter()
             .map(|h| last_row(&mut doc, &id, h))
             .collect::<Result<Vec<_>>>()?;
-        let loaded = Loaded {
-            doc,
-            journey: loaded_journey,
-            plan: None,
-        };
+        let mut loaded = Loaded::new(doc);
+        loaded.journey = loaded_journey;
         docs.store(tx, &id, loaded, &rows, None, now)?;
     }
     let journey =

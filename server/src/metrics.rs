@@ -45,6 +45,8 @@ pub struct Metrics {
     cache_documents: Gauge,
     cache_hits: Gauge,
     cache_misses: Gauge,
+    commits: Gauge,
+    committed_exchanges: Gauge,
 }
 
 /// The label of a rejection reason.
@@ -123,7 +125,14 @@ impl Metrics {
             "Connections closed at once because the server had its maximum open",
             connections_refused.clone(),
         );
-        let [cache_bytes, cache_documents, cache_hits, cache_misses] = [
+        let [
+            cache_bytes,
+            cache_documents,
+            cache_hits,
+            cache_misses,
+            commits,
+            committed_exchanges,
+        ] = [
             (
                 "passage_cache_bytes",
                 "Estimated bytes of the documents kept in memory between syncs",
@@ -140,6 +149,14 @@ impl Metrics {
                 "passage_cache_misses",
                 "Document loads read from the database since the start",
             ),
+            (
+                "passage_sync_commits",
+                "Transactions sync exchanges committed since the start",
+            ),
+            (
+                "passage_sync_committed_exchanges",
+                "Sync exchanges those transactions held (several share a commit under load)",
+            ),
         ]
         .map(|(name, help)| {
             let gauge = Gauge::default();
@@ -152,6 +169,8 @@ impl Metrics {
             cache_documents,
             cache_hits,
             cache_misses,
+            commits,
+            committed_exchanges,
             syncs,
             bytes_in,
             bytes_out,
@@ -193,12 +212,14 @@ impl Metrics {
 
     /// The metrics in the OpenMetrics text format, with the cache's figures as they
     /// are now.
-    pub fn render(&self, cache: &crate::cache::CacheStats) -> String {
+    pub fn render(&self, cache: &crate::cache::CacheStats, commits: (u64, u64)) -> String {
         let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         self.cache_bytes.set(gauge(cache.bytes as u64));
         self.cache_documents.set(gauge(cache.documents as u64));
         self.cache_hits.set(gauge(cache.hits));
         self.cache_misses.set(gauge(cache.misses));
+        self.commits.set(gauge(commits.0));
+        self.committed_exchanges.set(gauge(commits.1));
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

@@ -140,10 +140,11 @@ fn serve(storage: SqliteStorage, args: &ServeArgs, out: &mut dyn Write) -> Resul
     }
     // Sync exchanges run on blocking threads and are CPU-bound: more threads than a few
     // per core only queue on the same cores, and each thread's allocator arena keeps
-    // memory of its own (tokio's default allows 512).
+    // memory of its own (tokio's default allows 512). Four per core leave room for
+    // the exchanges waiting to share a commit (`sync::group`).
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .max_blocking_threads((cores * 2).max(4))
+        .max_blocking_threads((cores * 4).max(8))
         .enable_all()
         .build()?;
     runtime.block_on(async move {

@@ -9,7 +9,7 @@
 //! was sent exactly as over HTTP, so the devices' later syncs over HTTP start from a
 //! matching digest, as a real device's do.
 
-use passage_server::cache::DocCache;
+use passage_server::sync::Exchanges;
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -116,7 +116,7 @@ fn talent(storage: &SqliteStorage, dir: &Path, case: &CaseId, token: &str) -> De
             .unwrap_or_else(|refused| panic!("the token is refused: HTTP {}", refused.http_status));
         let outcome = passage_server::sync::handle(
             storage,
-            &DocCache::new(0),
+            &Exchanges::new(0),
             &Limits::default(),
             &device,
             &wire::encode(&request),

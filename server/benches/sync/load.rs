@@ -306,6 +306,12 @@ pub(crate) fn print(run: &Run) {
         group(loads),
         100.0 * run.cache.hits as f64 / loads.max(1) as f64,
     );
+    println!(
+        "    commits  {} sync exchanges in {} commits since the server started: {:.2} per commit",
+        group(run.cache.committed),
+        group(run.cache.commits),
+        run.cache.committed as f64 / run.cache.commits.max(1) as f64,
+    );
 }
 
 /// The memory comparison across numbers of cases: `runs[0]` is the baseline. The

@@ -51,6 +51,9 @@ pub(crate) struct CacheFigures {
     pub(crate) bytes: u64,
     pub(crate) hits: u64,
     pub(crate) misses: u64,
+    /// Commits of sync exchanges, and the exchanges they held, since the start.
+    pub(crate) commits: u64,
+    pub(crate) committed: u64,
 }
 
 impl Server {
@@ -113,6 +116,8 @@ impl Server {
             bytes: value("passage_cache_bytes"),
             hits: value("passage_cache_hits"),
             misses: value("passage_cache_misses"),
+            commits: value("passage_sync_commits"),
+            committed: value("passage_sync_committed_exchanges"),
         }
     }
 
@@ -170,8 +175,8 @@ impl Data {
     pub(crate) fn cases(&self, caseworker: i64, first: usize, count: usize) -> Vec<CaseId> {
         let now = now();
         let mut tx = self.storage.begin().expect("a transaction");
-        let cache = passage_server::cache::DocCache::new(0);
-        let mut docs = passage_server::docs::Docs::new(&cache);
+        let cache = std::sync::Arc::new(passage_server::cache::DocCache::new(0));
+        let mut docs = passage_server::docs::Docs::new(cache);
         let cases = (first..first + count)
             .map(|i| {
                 passage_server::docs::create_case(&mut *tx, &mut docs, &new_journey(i), Some(caseworker), now)

@@ -32,11 +32,11 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt as _;
 
-use crate::cache::DocCache;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::storage::Storage;
+use crate::sync::Exchanges;
 
 /// How long connections still open at shutdown get to finish their request.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -47,8 +47,8 @@ pub struct AppState {
     pub storage: Arc<dyn Storage>,
     pub metrics: Arc<Metrics>,
     pub limits: Limits,
-    /// Documents kept between syncs.
-    pub cache: Arc<DocCache>,
+    /// What sync exchanges share: the document cache, the group commit.
+    pub exchanges: Arc<Exchanges>,
     /// Sync requests admitted at once.
     pending: Arc<Semaphore>,
     /// KiB of request bodies and messages in memory, over all requests.
@@ -66,7 +66,7 @@ impl AppState {
             storage,
             metrics,
             limits,
-            cache: Arc::new(DocCache::new(limits.cache_bytes)),
+            exchanges: Arc::new(Exchanges::new(limits.cache_bytes)),
             pending: Arc::new(Semaphore::new(limits.max_pending_syncs)),
             memory: Arc::new(Semaphore::new(kib(limits.request_memory).max(1))),
             in_flight: Arc::new(InFlight::default()),
@@ -136,11 +136,13 @@ pub fn router(state: AppState) -> Router {
 
 /// The metrics route, for the metrics listener only: what it shows (request counts,
 /// rejection reasons) is for the operator's monitoring, not for the internet.
-fn metrics_router(metrics: Arc<Metrics>, cache: Arc<DocCache>) -> Router {
+fn metrics_router(metrics: Arc<Metrics>, exchanges: Arc<Exchanges>) -> Router {
     Router::new().route(
         "/metrics",
         get(move || async move {
-            let mut response = metrics.render(&cache.stats()).into_response();
+            let mut response = metrics
+                .render(&exchanges.cache().stats(), exchanges.commits())
+                .into_response();
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
@@ -251,7 +253,7 @@ pub async fn serve(
         tokio::spawn(serve_listener(
             listener,
             None,
-            metrics_router(Arc::clone(&metrics), Arc::clone(&state.cache)),
+            metrics_router(Arc::clone(&metrics), Arc::clone(&state.exchanges)),
             limits,
             Arc::clone(&metrics),
             stopping.clone(),

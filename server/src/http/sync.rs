@@ -170,10 +170,10 @@ async fn admit_and_run(state: &AppState, headers: &HeaderMap, body: Body) -> (Ou
         Err(_) => return (busy(report()), len),
     }
     let storage = state.storage.clone();
-    let cache = state.cache.clone();
+    let exchanges = state.exchanges.clone();
     let joined = tokio::task::spawn_blocking(move || {
         let (_pending, _memory) = (pending, memory);
-        sync::handle(&*storage, &cache, &limits, &device, &bytes, now())
+        sync::handle(&*storage, &exchanges, &limits, &device, &bytes, now())
     })
     .await;
     let outcome = joined.unwrap_or_else(|error| {

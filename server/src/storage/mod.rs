@@ -3,8 +3,9 @@
 //! Handlers and the sync algorithm see only this trait, so a PostgreSQL backend (for
 //! several stateless server instances behind a load balancer) can follow without
 //! touching them. Everything happens inside a [`Tx`]: one write transaction that is
-//! committed whole or dropped (rolled back) whole, which is what makes "nothing of a
-//! refused request is stored" true. The methods are synchronous: callers run them on
+//! committed whole or dropped (rolled back) whole, or, for one sync exchange of a
+//! group commit, a savepoint inside one, rolled back alone: that is what makes "nothing
+//! of a refused request is stored" true. The methods are synchronous: callers run them on
 //! a blocking thread, and a PostgreSQL backend would use a synchronous client there.
 //!
 //! Documents are stored the way a device stores them: one row per Automerge change
@@ -202,6 +203,13 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
 /// One write transaction. Dropping it without [`Tx::commit`] rolls everything back.
 pub trait Tx {
     fn commit(self: Box<Self>) -> Result<()>;
+    /// Starts a savepoint: what follows can be rolled back alone (one sync exchange
+    /// of a group commit). Savepoints do not nest here: one at a time.
+    fn savepoint(&mut self) -> Result<()>;
+    /// Keeps what was written since the savepoint, as part of the transaction.
+    fn release_savepoint(&mut self) -> Result<()>;
+    /// Drops what was written since the savepoint, and the savepoint.
+    fn rollback_to_savepoint(&mut self) -> Result<()>;
 
     // Caseworkers and cases.
     fn add_caseworker(&mut self, name: &str, at: Timestamp) -> Result<Caseworker>;

@@ -53,7 +53,7 @@ fn sorted(heads: &[ChangeHash]) -> Vec<ChangeHash> {
 
 pub(super) fn answer(
     tx: &mut dyn Tx,
-    docs: &mut Docs<'_>,
+    docs: &mut Docs,
     budget: usize,
     device: &Device,
     request: &SyncRequest,
@@ -299,7 +299,7 @@ struct Lacking {
 /// The changes the device lacks of one document, as many as the budget allows.
 fn lacking(
     tx: &mut dyn Tx,
-    docs: &mut Docs<'_>,
+    docs: &mut Docs,
     c: &Candidate<'_>,
     budget: usize,
     used: &mut usize,

@@ -74,7 +74,7 @@ pub(super) struct Erasures {
 /// even whether it was erased before.
 pub(super) fn apply(
     tx: &mut dyn Tx,
-    docs: &Docs<'_>,
+    docs: &Docs,
     device: &Device,
     request: &SyncRequest,
     now: Timestamp,

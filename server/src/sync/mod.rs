@@ -14,6 +14,7 @@ mod answer;
 mod authorship;
 mod depth;
 pub(crate) mod erase;
+mod group;
 mod push;
 
 pub use answer::RESPONSE_BUDGET_BYTES;
@@ -21,12 +22,16 @@ pub use answer::RESPONSE_BUDGET_BYTES;
 use passage_core::sync::wire::{self, RejectCode, Rejection, SyncRequest, SyncResponse, SyncStatus};
 use passage_core::{DocId, Role};
 
+use std::sync::Arc;
+
+use group::GroupCommit;
+
 use crate::cache::DocCache;
 use crate::docs::Docs;
 use crate::enrol::token_hash;
 use crate::error::ServerError;
 use crate::limits::Limits;
-use crate::storage::{AuditEntry, Device, Scope, Storage, StorageError, Timestamp};
+use crate::storage::{AuditEntry, Device, Scope, Storage, StorageError, Timestamp, Tx};
 
 /// Seconds a device waits before retrying after a 503.
 pub const RETRY_AFTER_SECS: u64 = 5;
@@ -222,7 +227,7 @@ fn find_device(
 /// received (the HTTP layer has already refused bodies over the role's size limit).
 pub fn handle(
     storage: &dyn Storage,
-    cache: &DocCache,
+    exchanges: &Exchanges,
     limits: &Limits,
     device: &Device,
     body: &[u8],
@@ -233,7 +238,7 @@ pub fn handle(
         role: Some(device.role),
         ..Report::default()
     };
-    let result = exchange(storage, cache, limits, device, body, now, &mut report);
+    let result = exchange(storage, exchanges, limits, device, body, now, &mut report);
     outcome(storage, result, report)
 }
 
@@ -288,7 +293,7 @@ pub fn refused(rejection: Rejection, retry_after: Option<u64>, mut report: Repor
 
 fn exchange(
     storage: &dyn Storage,
-    cache: &DocCache,
+    exchanges: &Exchanges,
     limits: &Limits,
     device: &Device,
     body: &[u8],
@@ -308,38 +313,17 @@ fn exchange(
             device.id
         )));
     }
-
-    let mut tx = storage.begin()?;
-    // The device as it is now, inside the transaction: its digest and cursor are read
-    // and written by this exchange alone.
-    let device = tx
-        .device(device.id)?
-        .ok_or_else(|| Failure::Internal(format!("device {} vanished", device.id)))?;
-    let mut docs = Docs::new(cache);
-    let erasures = erase::apply(&mut *tx, &docs, &device, &request, now)?;
-    let pushed = push::apply(&mut *tx, &mut docs, limits, &device, &request, now)?;
-    let (mut response, audit) = answer::answer(
-        &mut *tx,
-        &mut docs,
-        limits.response_budget,
-        &device,
-        &request,
-        &pushed,
+    let work = Exchange {
+        cache: exchanges.cache.clone(),
+        limits: *limits,
+        device: device.id,
+        request,
         now,
-    )?;
-    for doc in erasures.confirmed {
-        if !response.erased.contains(&doc) {
-            response.erased.push(doc);
-        }
-    }
-    for entry in &audit {
-        tx.audit(entry)?;
-    }
-    tx.commit()?;
-    docs.committed();
+    };
+    let (response, destroyed) = exchanges.commits.run(storage, work)?;
     // Only when this request destroyed something: asking again to erase what is gone
     // costs the server no rewrite of its free pages.
-    if erasures.destroyed > 0
+    if destroyed > 0
         && let Err(error) = storage.scrub()
     {
         tracing::warn!(%error, "the database's free pages could not be scrubbed after an erasure");
@@ -347,4 +331,85 @@ fn exchange(
     report.docs_out = response.docs.len();
     report.changes_out = response.docs.iter().map(|p| p.changes.len()).sum();
     Ok(response)
+}
+
+/// What the sync exchanges of one server share: the documents kept between them, and
+/// the queue that lets those arriving together share one commit.
+#[derive(Debug)]
+pub struct Exchanges {
+    cache: Arc<DocCache>,
+    commits: GroupCommit<Exchange>,
+}
+
+impl Exchanges {
+    /// `cache_bytes`: the document cache's budget (0: none).
+    pub fn new(cache_bytes: usize) -> Exchanges {
+        Exchanges {
+            cache: Arc::new(DocCache::new(cache_bytes)),
+            commits: GroupCommit::new(MAX_BATCH),
+        }
+    }
+
+    pub fn cache(&self) -> &DocCache {
+        &self.cache
+    }
+
+    /// Transactions the exchanges committed, and the exchanges they held: more than
+    /// one per commit when syncs arrive together.
+    pub fn commits(&self) -> (u64, u64) {
+        self.commits.committed()
+    }
+}
+
+/// The most exchanges one commit holds: each waits for the last of its batch.
+const MAX_BATCH: usize = 64;
+
+/// One exchange of a decoded request, inside a group commit's transaction.
+struct Exchange {
+    cache: Arc<DocCache>,
+    limits: Limits,
+    device: i64,
+    request: SyncRequest,
+    now: Timestamp,
+}
+
+impl group::Work for Exchange {
+    /// The answer, what the exchange stored, and how many documents it destroyed.
+    type Pending = (SyncResponse, Docs, usize);
+    type Done = (SyncResponse, usize);
+
+    fn run(self, tx: &mut dyn Tx) -> Result<Self::Pending, Failure> {
+        let (request, now) = (&self.request, self.now);
+        // The device as it is now, inside the transaction: its digest and cursor are
+        // read and written by this exchange alone.
+        let device = tx
+            .device(self.device)?
+            .ok_or_else(|| Failure::Internal(format!("device {} vanished", self.device)))?;
+        let mut docs = Docs::new(self.cache.clone());
+        let erasures = erase::apply(tx, &docs, &device, request, now)?;
+        let pushed = push::apply(tx, &mut docs, &self.limits, &device, request, now)?;
+        let (mut response, audit) = answer::answer(
+            tx,
+            &mut docs,
+            self.limits.response_budget,
+            &device,
+            request,
+            &pushed,
+            now,
+        )?;
+        for doc in erasures.confirmed {
+            if !response.erased.contains(&doc) {
+                response.erased.push(doc);
+            }
+        }
+        for entry in &audit {
+            tx.audit(entry)?;
+        }
+        Ok((response, docs, erasures.destroyed))
+    }
+
+    fn committed((response, docs, destroyed): Self::Pending) -> Self::Done {
+        docs.committed();
+        (response, destroyed)
+    }
 }

@@ -149,7 +149,7 @@ fn check_scope(
 /// Applies and checks every push, storing those that pass, inside `tx`.
 pub(super) fn apply(
     tx: &mut dyn Tx,
-    docs: &mut Docs<'_>,
+    docs: &mut Docs,
     limits: &Limits,
     device: &Device,
     request: &SyncRequest,
@@ -187,7 +187,7 @@ pub(super) fn apply(
     Ok(out)
 }
 
-fn stored_journey(tx: &mut dyn Tx, docs: &mut Docs<'_>, case: &CaseId) -> Result<Arc<Journey>, Failure> {
+fn stored_journey(tx: &mut dyn Tx, docs: &mut Docs, case: &CaseId) -> Result<Arc<Journey>, Failure> {
     let id = case.doc(DocKind::Journey);
     let mut loaded = docs
         .load(tx, &id)?
@@ -199,8 +199,8 @@ fn stored_journey(tx: &mut dyn Tx, docs: &mut Docs<'_>, case: &CaseId) -> Result
 }
 
 /// What every push of one request shares.
-struct PushContext<'a, 'c> {
-    docs: &'a mut Docs<'c>,
+struct PushContext<'a> {
+    docs: &'a mut Docs,
     limits: &'a Limits,
     device: &'a Device,
     /// The journeys as they were before this request (see [`apply`]).
@@ -212,7 +212,7 @@ struct PushContext<'a, 'c> {
 
 fn apply_one(
     tx: &mut dyn Tx,
-    ctx: &mut PushContext<'_, '_>,
+    ctx: &mut PushContext<'_>,
     push: &Push,
     state: CaseState,
 ) -> Result<Pushed, Failure> {
@@ -269,6 +269,9 @@ fn apply_one(
     let rows: Vec<(ChangeHash, Vec<u8>)> = new.iter().map(|c| (c.hash(), c.raw_bytes().to_vec())).collect();
     let expanded: Vec<ExpandedChange> =
         guarded(|| new.iter().map(Change::decode).collect()).map_err(|e| malformed(id, e))?;
+    // Automerge records the patches as it applies the changes, so the `diff` below
+    // reads that record instead of scanning every operation of the document.
+    doc.update_diff_cursor();
     guarded(|| doc.apply_changes(new))
         .map_err(|e| malformed(id, e))?
         .map_err(|e| malformed(id, format!("the changes do not apply: {e}")))?;
@@ -285,6 +288,7 @@ fn apply_one(
     drop(expanded);
     let after_heads = doc.get_heads();
     let patches = guarded(|| doc.diff(&before_heads, &after_heads)).map_err(|e| malformed(id, e))?;
+    doc.reset_diff_cursor();
     let written = written_paths(&patches);
     drop(patches);
     for path in &written {

@@ -168,8 +168,8 @@ fn a_database_from_before_sealing_is_sealed_on_its_first_start() {
         let caseworker = tx
             .add_caseworker(crate::support::CASEWORKER, 0)
             .expect("caseworker");
-        let cache = passage_server::cache::DocCache::new(0);
-        let mut docs = passage_server::docs::Docs::new(&cache);
+        let cache = std::sync::Arc::new(passage_server::cache::DocCache::new(0));
+        let mut docs = passage_server::docs::Docs::new(cache);
         passage_server::docs::create_case(
             &mut *tx,
             &mut docs,

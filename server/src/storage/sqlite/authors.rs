@@ -59,11 +59,15 @@ pub(super) fn authors(conn: &Connection, doc: &DocId, hashes: &[ChangeHash]) -> 
     }
     let mut stmt = conn
         .prepare_cached(
-            "SELECT d.role, w.name, c.talent_name, a.received_at
+            // Subqueries, not LEFT JOINs, so that the statement is not compiled
+            // again for every change looked up (see `people::DEVICE_COLUMNS`).
+            "SELECT (SELECT d.role FROM devices d WHERE d.id = a.device_id),
+                    (SELECT w.name FROM devices d JOIN caseworkers w ON w.id = d.caseworker
+                      WHERE d.id = a.device_id),
+                    (SELECT c.talent_name FROM devices d JOIN cases c ON c.case_id = d.case_id
+                      WHERE d.id = a.device_id),
+                    a.received_at
              FROM authorship a
-             LEFT JOIN devices d ON d.id = a.device_id
-             LEFT JOIN caseworkers w ON w.id = d.caseworker
-             LEFT JOIN cases c ON c.case_id = d.case_id
              WHERE a.doc_id = ?1 AND a.hash = ?2",
         )
         .map_err(fail)?;
@@ -148,8 +152,12 @@ pub(super) fn is_erased(conn: &Connection, doc: &DocId) -> Result<bool> {
 pub(super) fn erased_held(conn: &Connection, device: i64) -> Result<Vec<(DocId, Vec<ChangeHash>)>> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT p.doc_id, p.heads FROM peer_heads p JOIN erased e ON e.doc_id = p.doc_id
-             WHERE p.device_id = ?1 ORDER BY p.doc_id",
+            // Read from `erased` (empty but for erasures), and written so that SQLite
+            // does not compile it again on each run, as it does a join on a parameter
+            // (see `people::DEVICE_COLUMNS`).
+            "SELECT e.doc_id, (SELECT p.heads FROM peer_heads p WHERE p.device_id = ?1 AND p.doc_id = e.doc_id)
+                 AS held
+             FROM erased e WHERE held IS NOT NULL ORDER BY e.doc_id",
         )
         .map_err(fail)?;
     let rows: Vec<(String, Vec<u8>)> = stmt

@@ -173,30 +173,36 @@ pub(super) fn max_seq(conn: &Connection) -> Result<i64> {
 pub(super) fn readable_docs(conn: &Connection, scope: &Scope, after: i64) -> Result<Vec<DocState>> {
     let (sql, key): (&str, Box<dyn rusqlite::ToSql>) = match scope {
         Scope::Case(case) => (
+            // Sorted below, not by SQL: SQLite compiles a statement that may order by
+            // either of two indexes again on every run (see `people::DEVICE_COLUMNS`).
             "SELECT doc_id, heads, seq, bytes FROM documents
-             WHERE case_id = ?1 AND kind IN ('journey', 'medical') AND seq > ?2 ORDER BY seq",
+             WHERE case_id = ?1 AND kind IN ('journey', 'medical') AND seq > ?2",
             Box::new(case.as_str().to_owned()),
         ),
         Scope::ArrivalPlan(case) => (
             "SELECT doc_id, heads, seq, bytes FROM documents
-             WHERE case_id = ?1 AND kind = 'arrival-plan' AND seq > ?2 ORDER BY seq",
+             WHERE case_id = ?1 AND kind = 'arrival-plan' AND seq > ?2",
             Box::new(case.as_str().to_owned()),
         ),
         Scope::Caseworker(id) => (
-            "SELECT d.doc_id, d.heads, d.seq, d.bytes FROM documents d JOIN cases c ON c.case_id = d.case_id
-             WHERE c.caseworker = ?1 AND d.kind IN ('journey', 'medical') AND d.seq > ?2
+            // The cases as a subquery, not a join: SQLite compiles a join ordered by a
+            // range on a parameter again on every run (see `people::DEVICE_COLUMNS`).
+            "SELECT d.doc_id, d.heads, d.seq, d.bytes FROM documents d
+             WHERE d.seq > ?2 AND d.kind IN ('journey', 'medical')
+               AND d.case_id IN (SELECT c.case_id FROM cases c WHERE c.caseworker = ?1)
              ORDER BY d.seq",
             Box::new(*id),
         ),
     };
     let mut stmt = conn.prepare_cached(sql).map_err(fail)?;
-    let rows: Vec<(String, Vec<u8>, i64, i64)> = stmt
+    let mut rows: Vec<(String, Vec<u8>, i64, i64)> = stmt
         .query_map(params![key, after], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .map_err(fail)?
         .collect::<rusqlite::Result<_>>()
         .map_err(fail)?;
+    rows.sort_by_key(|row| row.2);
     rows.into_iter()
         .map(|(doc, heads, seq, bytes)| doc_state(doc, heads, seq, bytes))
         .collect()

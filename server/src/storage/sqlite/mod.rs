@@ -243,7 +243,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 impl Storage for SqliteStorage {
     fn begin(&self) -> Result<Box<dyn Tx + '_>> {
         let conn = Self::lock(&self.writer);
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(fail)?;
+        run(&conn, "BEGIN IMMEDIATE")?;
         Ok(Box::new(SqliteTx {
             conn,
             open: true,
@@ -259,7 +259,7 @@ impl Storage for SqliteStorage {
 
     fn read(&self) -> Result<Box<dyn Tx + '_>> {
         let conn = Self::lock(&self.reader);
-        conn.execute_batch("BEGIN").map_err(fail)?;
+        run(&conn, "BEGIN")?;
         Ok(Box::new(SqliteTx {
             conn,
             open: true,
@@ -284,6 +284,15 @@ impl Drop for SqliteTx<'_> {
     }
 }
 
+/// A statement without parameters or rows (a transaction's `BEGIN`, `COMMIT`...), from
+/// the connection's cache of prepared statements.
+fn run(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql)
+        .and_then(|mut stmt| stmt.execute([]))
+        .map(|_| ())
+        .map_err(fail)
+}
+
 pub(super) fn case_id(text: &str) -> Result<CaseId> {
     text.parse()
         .map_err(|_| StorageError::Corrupt(format!("case id {text:?}")))
@@ -301,9 +310,22 @@ pub(super) fn role(text: &str) -> Result<Role> {
 
 impl Tx for SqliteTx<'_> {
     fn commit(mut self: Box<Self>) -> Result<()> {
-        self.conn.execute_batch("COMMIT").map_err(fail)?;
+        run(&self.conn, "COMMIT")?;
         self.open = false;
         Ok(())
+    }
+
+    fn savepoint(&mut self) -> Result<()> {
+        run(&self.conn, "SAVEPOINT exchange")
+    }
+
+    fn release_savepoint(&mut self) -> Result<()> {
+        run(&self.conn, "RELEASE exchange")
+    }
+
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        run(&self.conn, "ROLLBACK TO exchange")?;
+        run(&self.conn, "RELEASE exchange")
     }
 
     fn add_caseworker(&mut self, name: &str, at: Timestamp) -> Result<Caseworker> {

@@ -173,10 +173,14 @@ impl DocCache {
         self.count(found)
     }
 
-    /// The arrival plan `doc` holds at exactly `heads`, if the cache knows it.
+    /// The arrival plan `doc` holds at exactly `heads`, if the cache knows it. Counted
+    /// only when found: otherwise the load that follows counts.
     pub fn plan(&self, doc: &DocId, heads: &[ChangeHash]) -> Option<Arc<ArrivalPlan>> {
         let found = self.fresh(doc, heads).and_then(|entry| entry.plan.clone());
-        self.count(found)
+        if found.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        found
     }
 
     /// Keeps `loaded` as the document at `heads` (sorted), committed: after the

@@ -63,15 +63,16 @@ impl Docs {
         let Some(state) = tx.document(id)? else {
             return Ok(None);
         };
-        if let Some(loaded) = self.cache.get(id, &state.heads) {
-            return Ok(Some(loaded));
+        self.load_at(tx, id, &state.heads).map(Some)
+    }
+
+    /// The document, stored with `heads` (as `tx.document` just read them).
+    fn load_at(&self, tx: &mut dyn Tx, id: &DocId, heads: &[ChangeHash]) -> Result<Loaded> {
+        if let Some(loaded) = self.cache.get(id, heads) {
+            return Ok(loaded);
         }
         let chunks: Vec<Chunk> = tx.chunks(id)?;
-        Ok(Some(Loaded::new(chunk::load_document(
-            id,
-            chunks,
-            ActorId::random(),
-        )?)))
+        Ok(Loaded::new(chunk::load_document(id, chunks, ActorId::random())?))
     }
 
     /// The journey `loaded` holds, read once and kept with it.
@@ -183,14 +184,9 @@ pub fn write_arrival_plan(
 ) -> Result<()> {
     let id = case.doc(DocKind::ArrivalPlan);
     let plan = arrival_plan::project(journey);
-    let stored = tx.document(&id)?;
-    if let Some(state) = &stored
-        && docs.cache.plan(&id, &state.heads).as_deref() == Some(&plan)
-    {
-        return Ok(());
-    }
-    let mut loaded = match docs.load(tx, &id)? {
-        Some(loaded) => loaded,
+    let mut loaded = match tx.document(&id)? {
+        Some(state) if docs.cache.plan(&id, &state.heads).as_deref() == Some(&plan) => return Ok(()),
+        Some(state) => docs.load_at(tx, &id, &state.heads)?,
         None => Loaded::new(AutoCommit::new().with_actor(ActorId::random())),
     };
     if loaded.plan.is_none() && !loaded.doc.get_heads().is_empty() {

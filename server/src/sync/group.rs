@@ -145,22 +145,27 @@ impl<W: Work> GroupCommit<W> {
         if batch.is_empty() {
             return false;
         }
-        let works: Vec<W> = batch
-            .iter()
-            .filter_map(
-                |slot| match std::mem::replace(&mut *lock(&slot.state), SlotState::Running) {
-                    SlotState::Queued(work) => Some(work),
-                    _ => None,
-                },
-            )
-            .collect();
+        // Each queued slot gives up its work once; slots and works stay paired.
+        let (slots, works): (Vec<Arc<Slot<W>>>, Vec<W>) = batch
+            .into_iter()
+            .filter_map(|slot| {
+                let taken = std::mem::replace(&mut *lock(&slot.state), SlotState::Running);
+                match taken {
+                    SlotState::Queued(work) => Some((slot, work)),
+                    other => {
+                        *lock(&slot.state) = other;
+                        None
+                    }
+                }
+            })
+            .unzip();
         let held = works.len() as u64;
         let results = run_batch(storage, works);
         if results.iter().any(Result::is_ok) {
             self.commits.fetch_add(1, Ordering::Relaxed);
             self.exchanges.fetch_add(held, Ordering::Relaxed);
         }
-        for (slot, result) in batch.iter().zip(results) {
+        for (slot, result) in slots.iter().zip(results) {
             *lock(&slot.state) = SlotState::Done(result);
             slot.ready.notify_all();
         }

@@ -95,7 +95,7 @@ impl Docs {
     }
 
     /// Stores changes that `loaded.doc` already holds (applied or committed in memory),
-    /// with the document's new heads and a new sequence number, and who they came from
+    /// with the document's new heads (and a new position), and who they came from
     /// (`author`: the device, or `None` for the server's own); compacts when due.
     pub fn store(
         &mut self,
@@ -107,8 +107,7 @@ impl Docs {
         now: Timestamp,
     ) -> Result<()> {
         let heads = sorted_heads(&mut loaded.doc);
-        let seq = tx.next_seq()?;
-        tx.store_changes(id, rows, &heads, seq, now)?;
+        tx.store_changes(id, rows, &heads, now)?;
         let hashes: Vec<ChangeHash> = rows.iter().map(|(h, _)| *h).collect();
         tx.record_authors(id, &hashes, author, now)?;
         if tx.change_rows(id)? >= COMPACT_AT_ROWS {

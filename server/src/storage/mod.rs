@@ -10,15 +10,25 @@
 //!
 //! Documents are stored the way a device stores them: one row per Automerge change
 //! (or snapshot), keyed by document and hash. Each document also carries its current
-//! heads and a **sequence number**, taken from one counter for the whole server at
-//! every write, so "what changed since this device's last answer" is an index range.
+//! heads and a **position**, renewed at every write, so that "what changed since this
+//! device's last answer" is an index range. What a position is belongs to the backend;
+//! what the sync algorithm relies on is one promise, [`Tx::watermark`]:
 //!
-//! The sync algorithm relies on write transactions running one at a time: a device's
-//! cursor says "every document numbered up to here was sent", which holds only if no
-//! transaction can commit a lower number later. SQLite's write lock gives that. A
-//! PostgreSQL backend takes a transaction-level advisory lock in [`Storage::begin`]
-//! (several server instances then still serve one organisation, one write at a time)
-//! and numbers documents inside it.
+//! > every document not visible to this transaction will have a position above the
+//! > watermark when it becomes visible.
+//!
+//! A device's cursor is the watermark its last answer was computed under, so a range
+//! scan from it can never step over a write that committed later, however transactions
+//! on different cases interleave. Documents above the watermark that the device already
+//! holds cost a comparison of heads, never a resend. SQLite has one writer, so its
+//! positions come from one counter and the watermark is the highest position given.
+//! PostgreSQL's positions are the writing transaction's id, and its watermark is the
+//! oldest transaction still running when the snapshot was taken, less one: every
+//! transaction below it has finished, every later one gets a higher id.
+//!
+//! Transactions on different cases do not wait for each other on PostgreSQL: a sync
+//! exchange takes [`Tx::lock_cases`] for the cases it writes, in one order, before it
+//! reads what it will write.
 
 pub mod seal;
 pub mod sqlite;
@@ -113,8 +123,8 @@ pub struct Device {
     /// The digest of the server heads the device was last sent
     /// (docs/protocol.md, "What the device keeps"); `None` when unknown.
     pub known_digest: Option<[u8; 16]>,
-    /// Every document with a sequence number up to this was in the device's last
-    /// answers.
+    /// The watermark of the device's last answers: every document with a position up
+    /// to this was in them.
     pub cursor: i64,
     /// The talent's name, for a device of a case (its talent's or family's).
     pub talent_name: Option<String>,
@@ -150,6 +160,7 @@ pub struct DocState {
     pub doc: DocId,
     /// Sorted.
     pub heads: Vec<ChangeHash>,
+    /// Its position (see the module's documentation), renewed at every write.
     pub seq: i64,
     /// Bytes of its stored chunks (changes and snapshots), for its quota.
     pub bytes: u64,
@@ -186,9 +197,17 @@ pub struct AuditEntry {
 
 /// The storage of one server (one organisation).
 pub trait Storage: Send + Sync + std::fmt::Debug {
-    /// Starts a write transaction. It holds the database's write lock until it is
-    /// committed or dropped, so that one sync exchange sees and writes one state.
+    /// Starts a write transaction. What it writes waits for other writers only where
+    /// they write the same rows, or the same cases once [`Tx::lock_cases`] was taken
+    /// (SQLite has one writer: there every write transaction waits for the last).
     fn begin(&self) -> Result<Box<dyn Tx + '_>>;
+
+    /// Whether several sync exchanges may share one write transaction and its commit
+    /// (`sync::group`): worth it where every commit waits for its own flush to disk and
+    /// writers queue anyway (SQLite). PostgreSQL flushes concurrent commits together
+    /// by itself, and a shared transaction there would hold one exchange's case locks
+    /// while another's wait.
+    fn groups_commits(&self) -> bool;
 
     /// Starts a read-only transaction: one consistent view, without waiting for or
     /// holding the write lock. Writes in it fail.
@@ -210,6 +229,12 @@ pub trait Tx {
     fn release_savepoint(&mut self) -> Result<()>;
     /// Drops what was written since the savepoint, and the savepoint.
     fn rollback_to_savepoint(&mut self) -> Result<()>;
+    /// Takes the write locks of these cases until the transaction ends, so that
+    /// everything of them read from now on stays as read until it is written. A sync
+    /// exchange takes them, all at once and before reading, for the cases it pushes
+    /// to; the backend orders them, so two exchanges never wait for each other in a
+    /// circle.
+    fn lock_cases(&mut self, cases: &[&CaseId]) -> Result<()>;
 
     // Caseworkers and cases.
     fn add_caseworker(&mut self, name: &str, at: Timestamp) -> Result<Caseworker>;
@@ -260,25 +285,24 @@ pub trait Tx {
     fn case_bytes(&mut self, case: &CaseId) -> Result<u64>;
     fn chunks(&mut self, doc: &DocId) -> Result<Vec<Chunk>>;
     /// Stores new change rows (a row already there is left as it is), and the
-    /// document's new heads and sequence number; creates the document if needed.
+    /// document's new heads; gives it a new position; creates the document if needed.
     fn store_changes(
         &mut self,
         doc: &DocId,
         changes: &[(ChangeHash, Vec<u8>)],
         heads: &[ChangeHash],
-        seq: i64,
         at: Timestamp,
     ) -> Result<()>;
     /// Replaces every chunk of the document by one snapshot that covers them all.
     fn replace_with_snapshot(&mut self, doc: &DocId, key: &[u8], bytes: &[u8]) -> Result<()>;
     /// How many change rows (not snapshots) the document has.
     fn change_rows(&mut self, doc: &DocId) -> Result<u64>;
-    /// A sequence number higher than any given so far.
-    fn next_seq(&mut self) -> Result<i64>;
-    /// The highest sequence number given so far (0 for none).
-    fn max_seq(&mut self) -> Result<i64>;
-    /// The documents in `scope` with a sequence number above `after`, in sequence
-    /// order.
+    /// A position such that every document this transaction cannot see yet will have
+    /// a higher one when it can be seen (the module's documentation says why that is
+    /// the whole promise). Taken before [`Tx::readable_docs`], whose documents may be
+    /// above it.
+    fn watermark(&mut self) -> Result<i64>;
+    /// The documents in `scope` with a position above `after`, in position order.
     fn readable_docs(&mut self, scope: &Scope, after: i64) -> Result<Vec<DocState>>;
 
     // What each device holds.

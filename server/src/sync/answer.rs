@@ -69,6 +69,8 @@ pub(super) fn answer(
     };
     let scope = super::scope(device)
         .ok_or_else(|| Failure::Internal(format!("device {} has no case or caseworker", device.id)))?;
+    // Taken before the documents are read, so that whatever they miss is above it.
+    let watermark = tx.watermark()?;
     let candidates = candidates(tx, device, &scope, pushed, &knows)?;
     // With `full`, the candidates are every readable document and every pushed one.
     let in_scope: HashSet<DocId> = match &knows {
@@ -87,7 +89,7 @@ pub(super) fn answer(
     let mut audit = Vec::new();
     // The pulls of pushed documents now in step: the device's heads, answered as sent.
     let mut as_sent = Vec::new();
-    // The lowest sequence number of a document not sent in full.
+    // The lowest position of a document not sent in full.
     let mut incomplete: Option<i64> = None;
     for c in candidates {
         let in_step = sorted(&c.server) == sorted(&c.device);
@@ -165,9 +167,11 @@ pub(super) fn answer(
         (_, Some(_)) => SyncStatus::Partial,
         (_, None) => SyncStatus::Complete,
     };
+    // Documents above the watermark may have been read already; a position below a
+    // document left for the next round must not be passed either.
     let cursor = match incomplete {
-        Some(seq) => seq - 1,
-        None => tx.max_seq()?,
+        Some(seq) => (seq - 1).min(watermark),
+        None => watermark,
     };
     match knows {
         Knows::Recorded => {
@@ -235,7 +239,7 @@ pub(super) fn answer(
 }
 
 /// The documents to compare: pushed ones first, then (unless nothing is known of the
-/// device) the readable ones changed since the device's cursor, in sequence order.
+/// device) the readable ones changed since the device's cursor, in position order.
 fn candidates<'a>(
     tx: &mut dyn Tx,
     device: &Device,

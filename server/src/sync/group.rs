@@ -103,6 +103,13 @@ impl<W: Work> GroupCommit<W> {
     /// Runs `work` in a transaction shared with the exchanges queued at the same time,
     /// and returns once that transaction committed (or failed).
     pub(super) fn run(&self, storage: &dyn Storage, work: W) -> Result<W::Done, Failure> {
+        if !storage.groups_commits() {
+            self.commits.fetch_add(1, Ordering::Relaxed);
+            self.exchanges.fetch_add(1, Ordering::Relaxed);
+            return run_batch(storage, vec![work])
+                .pop()
+                .unwrap_or_else(|| Err(Failure::Internal("an exchange gave no result".into())));
+        }
         let slot = Arc::new(Slot {
             state: Mutex::new(SlotState::Queued(work)),
             ready: Condvar::new(),

@@ -20,7 +20,7 @@ mod push;
 pub use answer::RESPONSE_BUDGET_BYTES;
 
 use passage_core::sync::wire::{self, RejectCode, Rejection, SyncRequest, SyncResponse, SyncStatus};
-use passage_core::{DocId, Role};
+use passage_core::{CaseId, DocId, Role};
 
 use std::sync::Arc;
 
@@ -385,6 +385,17 @@ impl group::Work for Exchange {
         let device = tx
             .device(self.device)?
             .ok_or_else(|| Failure::Internal(format!("device {} vanished", self.device)))?;
+        // Every case this exchange writes, locked before anything of them is read: on
+        // a backend where exchanges run side by side, what is read stays as read.
+        let mut cases: Vec<&CaseId> = request
+            .pushes
+            .iter()
+            .map(|p| &p.doc.case)
+            .chain(request.erase.iter().map(|d| &d.case))
+            .collect();
+        cases.sort_unstable();
+        cases.dedup();
+        tx.lock_cases(&cases)?;
         let mut docs = Docs::new(self.cache.clone());
         let erasures = erase::apply(tx, &docs, &device, request, now)?;
         let pushed = push::apply(tx, &mut docs, &self.limits, &device, request, now)?;

@@ -70,9 +70,11 @@ pub(super) fn store_changes(
     doc: &DocId,
     changes: &[(ChangeHash, Vec<u8>)],
     heads: &[ChangeHash],
-    seq: i64,
     at: Timestamp,
 ) -> Result<()> {
+    // One writer at a time: the next number of the one counter is above every
+    // position any reader can have seen.
+    let seq = next_seq(conn)?;
     conn.prepare_cached(
         "INSERT INTO documents (doc_id, case_id, kind, heads, seq, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -163,6 +165,8 @@ pub(super) fn next_seq(conn: &Connection) -> Result<i64> {
     Ok(max_seq(conn)? + 1)
 }
 
+/// The highest position given: under SQLite's one writer, whatever commits later is
+/// numbered above it.
 pub(super) fn max_seq(conn: &Connection) -> Result<i64> {
     conn.prepare_cached("SELECT coalesce(max(seq), 0) FROM documents")
         .map_err(fail)?

@@ -251,6 +251,10 @@ impl Storage for SqliteStorage {
         }))
     }
 
+    fn groups_commits(&self) -> bool {
+        true
+    }
+
     /// Overwrites free pages with zeros and truncates the WAL. A reader holding the
     /// WAL leaves its frames for the next time.
     fn scrub(&self) -> Result<()> {
@@ -326,6 +330,11 @@ impl Tx for SqliteTx<'_> {
     fn rollback_to_savepoint(&mut self) -> Result<()> {
         run(&self.conn, "ROLLBACK TO exchange")?;
         run(&self.conn, "RELEASE exchange")
+    }
+
+    /// Nothing to take: a write transaction here holds the file's one write lock.
+    fn lock_cases(&mut self, _cases: &[&CaseId]) -> Result<()> {
+        Ok(())
     }
 
     fn add_caseworker(&mut self, name: &str, at: Timestamp) -> Result<Caseworker> {
@@ -410,10 +419,9 @@ impl Tx for SqliteTx<'_> {
         doc: &DocId,
         changes: &[(ChangeHash, Vec<u8>)],
         heads: &[ChangeHash],
-        seq: i64,
         at: Timestamp,
     ) -> Result<()> {
-        documents::store_changes(&self.conn, self.sealer, doc, changes, heads, seq, at)
+        documents::store_changes(&self.conn, self.sealer, doc, changes, heads, at)
     }
 
     fn replace_with_snapshot(&mut self, doc: &DocId, key: &[u8], bytes: &[u8]) -> Result<()> {
@@ -424,11 +432,7 @@ impl Tx for SqliteTx<'_> {
         documents::change_rows(&self.conn, doc)
     }
 
-    fn next_seq(&mut self) -> Result<i64> {
-        documents::next_seq(&self.conn)
-    }
-
-    fn max_seq(&mut self) -> Result<i64> {
+    fn watermark(&mut self) -> Result<i64> {
         documents::max_seq(&self.conn)
     }
 
